@@ -1,0 +1,88 @@
+"""Staff accounts, roles, teams and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from refuge.core.models import UUIDModel
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Hotline operator")
+    CASEWORKER = "caseworker", _("Case worker")
+    LAWYER = "lawyer", _("Lawyer")
+    ANALYST = "analyst", _("Documentation analyst")
+    COORDINATOR = "coordinator", _("Coordinator")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    language = models.CharField(
+        _("language"), max_length=5, choices=[("en", "English"), ("ru", "Русский")], default="en"
+    )
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+    @property
+    def is_account_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Team(UUIDModel):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    members: models.ManyToManyField[User, TeamMembership] = models.ManyToManyField(
+        User, through="TeamMembership", related_name="teams"
+    )
+
+    objects: ClassVar[models.Manager[Team]]
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_lead = models.BooleanField(_("team lead"), default=False)
+
+    objects: ClassVar[models.Manager[TeamMembership]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["team", "user"], name="accounts_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"
+
+
+class ApiToken(UUIDModel):
+    """A bearer token for integrations. Only a SHA-256 digest is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[ApiToken]]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

@@ -1,0 +1,122 @@
+"""Need-to-know for protected people and cases, in one place.
+
+- Coordinators see every person and case, and every identity (minors included).
+- Staff on a case's team see that case, its people, its timeline and tasks, and the people's
+  identities, except a minor's identity, which only the team's lead may see.
+- Operators see every emergency case and every person by pseudonym (to log a call), never an
+  identity unless they are on the team.
+- Analysts see documentation-only cases and their people by pseudonym, never an identity.
+- Admins manage accounts; they see no person and no case.
+Everyone else gets nothing; refuge.security.access.scope() turns "nothing" into 404s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from refuge.accounts.models import Role, TeamMembership
+from refuge.cases.models import Case, CaseType, Task, TimelineEntry
+from refuge.people.models import ProtectedPerson, Relative
+from refuge.security import access
+from refuge.security.access import EDIT
+
+
+def _team_ids(actor: Any) -> QuerySet[TeamMembership, Any]:
+    return TeamMembership.objects.filter(user=actor).values("team_id")
+
+
+def _role_case_filter(actor: Any, action: str) -> Q | None:
+    """Cases a role sees beyond its teams (None: no extra cases)."""
+    if action == EDIT:
+        # Operators may log calls on any emergency case; nothing else widens edit rights.
+        return Q(case_type=CaseType.EMERGENCY) if actor.role == Role.OPERATOR else None
+    if actor.role == Role.OPERATOR:
+        return Q(case_type=CaseType.EMERGENCY)
+    if actor.role == Role.ANALYST:
+        return Q(case_type=CaseType.DOCUMENTATION)
+    return None
+
+
+def case_filter(actor: Any, action: str = access.VIEW) -> Q:
+    """The condition on Case rows that `actor` may see or change."""
+    if actor.role == Role.ADMIN:
+        return Q(pk__in=[])
+    if actor.role == Role.COORDINATOR:
+        return Q()
+    condition = Q(team_id__in=_team_ids(actor))
+    extra = _role_case_filter(actor, action)
+    return condition | extra if extra is not None else condition
+
+
+def _scope_cases(actor: Any, queryset: QuerySet[Case], action: str) -> QuerySet[Case]:
+    return queryset.filter(case_filter(actor, action))
+
+
+def _scope_people(
+    actor: Any, queryset: QuerySet[ProtectedPerson], action: str
+) -> QuerySet[ProtectedPerson]:
+    if actor.role == Role.ADMIN:
+        return queryset.none()
+    if actor.role == Role.COORDINATOR:
+        return queryset
+    if actor.role == Role.OPERATOR and action != EDIT:
+        return queryset  # pseudonyms only: identities stay behind can_reveal
+    visible_cases = Case.objects.filter(case_filter(actor, action))
+    return queryset.filter(pk__in=visible_cases.values("people"))
+
+
+def _scope_relatives(actor: Any, queryset: QuerySet[Relative], action: str) -> QuerySet[Relative]:
+    # Relatives are identity data: only those who may see the person's identity see them.
+    if actor.role == Role.COORDINATOR:
+        return queryset
+    team_cases = Case.objects.filter(team_id__in=_team_ids(actor))
+    people = ProtectedPerson.objects.filter(
+        Q(pk__in=team_cases.values("people")) & (Q(is_minor=False) | Q(pk__in=_led_people(actor)))
+    )
+    del action
+    return queryset.filter(person__in=people)
+
+
+def _led_people(actor: Any) -> QuerySet[Case, Any]:
+    return Case.objects.filter(team_id__in=_led_team_ids(actor)).values("people")
+
+
+def _scope_case_children(actor: Any, queryset: QuerySet[Any], action: str) -> QuerySet[Any]:
+    return queryset.filter(case__in=Case.objects.filter(case_filter(actor, action)))
+
+
+def can_reveal_person(actor: Any, person: ProtectedPerson) -> bool:
+    if actor.role == Role.COORDINATOR:
+        return True
+    if actor.role == Role.ADMIN:
+        return False
+    team_cases = Case.objects.filter(team_id__in=_team_ids(actor), people=person)
+    if not person.is_minor:
+        return team_cases.exists()
+    return Case.objects.filter(people=person, team_id__in=_led_team_ids(actor)).exists()
+
+
+def _led_team_ids(actor: Any) -> QuerySet[TeamMembership, Any]:
+    return TeamMembership.objects.filter(user=actor, is_lead=True).values("team_id")
+
+
+def can_reveal_relative(actor: Any, relative: Relative) -> bool:
+    return can_reveal_person(actor, relative.person)
+
+
+def can_reveal_case(actor: Any, case: Case) -> bool:
+    """Case narratives (summary, notes, tasks) are readable by whoever may see the case."""
+    return access.scope(actor, Case.objects.filter(pk=case.pk)).exists()
+
+
+def register_rules() -> None:
+    access.register(Case, _scope_cases)
+    access.register(ProtectedPerson, _scope_people)
+    access.register(Relative, _scope_relatives)
+    access.register(TimelineEntry, _scope_case_children)
+    access.register(Task, _scope_case_children)
+    access.register_reveal(ProtectedPerson, can_reveal_person)
+    access.register_reveal(Relative, can_reveal_relative)
+    access.register_reveal(Case, can_reveal_case)

@@ -1,0 +1,107 @@
+"""Reads of cases, timelines and tasks, always scoped by need-to-know."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from refuge.accounts.models import TeamMembership
+from refuge.cases.models import Case, Task, TimelineEntry
+from refuge.core import clock
+from refuge.people.models import ProtectedPerson
+from refuge.security import access
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    case_type: str = ""
+    status: str = ""
+    risk_level: str = ""
+    assignee: str = ""  # a user id: cases where this person has an open task
+    query: str = ""  # case code or a person's pseudonym
+
+
+def case_list(*, actor: Any, filters: CaseFilters | None = None) -> QuerySet[Case]:
+    filters = filters or CaseFilters()
+    cases = access.scope(actor, Case.objects.all())
+    if filters.case_type:
+        cases = cases.filter(case_type=filters.case_type)
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.risk_level:
+        cases = cases.filter(risk_level=filters.risk_level)
+    if filters.assignee:
+        cases = cases.filter(tasks__assignee_id=filters.assignee, tasks__done_at__isnull=True)
+    query = filters.query.strip()[:40]
+    if query:
+        by_code = cases.filter(code__iexact=query)
+        by_person = cases.filter(people__pseudonym__icontains=query)
+        cases = (by_code | by_person)
+    return (
+        cases.distinct()
+        .select_related("team")
+        .prefetch_related(Prefetch("people", queryset=ProtectedPerson.objects.only("id", "pseudonym", "is_minor")))
+        .order_by("-created_at")
+    )
+
+
+def case_get(*, actor: Any, case_id: Any, action: str = access.VIEW) -> Case:
+    return access.get_or_404(
+        actor, Case.objects.select_related("team", "data_key", "opened_by"), action=action, pk=case_id
+    )
+
+
+def case_get_by_code(*, actor: Any, code: str) -> Case:
+    return access.get_or_404(actor, Case.objects.select_related("team", "data_key"), code=code.upper())
+
+
+def case_timeline(*, actor: Any, case: Case) -> QuerySet[TimelineEntry]:
+    return access.scope(actor, TimelineEntry.objects.filter(case=case)).select_related(
+        "author", "data_key"
+    )
+
+
+def case_tasks(*, actor: Any, case: Case) -> QuerySet[Task]:
+    return access.scope(actor, Task.objects.filter(case=case)).select_related("assignee", "data_key")
+
+
+def task_get(*, actor: Any, task_id: Any, action: str = access.VIEW) -> Task:
+    return access.get_or_404(
+        actor, Task.objects.select_related("case", "data_key", "assignee"), action=action, pk=task_id
+    )
+
+
+def person_cases(*, actor: Any, person: ProtectedPerson) -> QuerySet[Case]:
+    return access.scope(actor, Case.objects.filter(people=person)).select_related("team")
+
+
+def cases_of_my_teams(*, actor: Any) -> QuerySet[Case]:
+    teams = TeamMembership.objects.filter(user=actor).values("team_id")
+    return (
+        access.scope(actor, Case.objects.filter(team_id__in=teams))
+        .exclude(status__in=["archived"])
+        .select_related("team")
+        .prefetch_related("people")
+        .order_by("-updated_at")
+    )
+
+
+def tasks_due(*, actor: Any, within_days: int = 7) -> QuerySet[Task]:
+    horizon = clock.today() + dt.timedelta(days=within_days)
+    return (
+        access.scope(actor, Task.objects.filter(assignee=actor, done_at__isnull=True))
+        .filter(due_date__lte=horizon)
+        .select_related("case", "data_key")
+        .order_by("due_date")
+    )
+
+
+def recent_activity(*, actor: Any, limit: int = 15) -> QuerySet[TimelineEntry]:
+    return (
+        access.scope(actor, TimelineEntry.objects.all())
+        .select_related("case", "author")
+        .order_by("-occurred_at")[:limit]
+    )

@@ -1,0 +1,24 @@
+"""Test settings: only what tests need differs from production settings."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_TEST_VAR = Path(tempfile.mkdtemp(prefix="refuge-test-"))
+os.environ.setdefault("REFUGE_VAR_DIR", str(_TEST_VAR))
+os.environ.setdefault("REFUGE_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+
+from refuge.config.settings import *  # noqa: E402, F403
+from refuge.config.settings import DATABASES  # noqa: E402
+
+# Argon2 at full strength makes a test suite crawl; tests check *which* hasher is used.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+KEY_FILE = _TEST_VAR / "keys" / "master.key"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(_TEST_VAR / "test.sqlite3")}
+STORAGES = {
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+AXES_ENABLED = True

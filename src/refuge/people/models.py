@@ -1,0 +1,109 @@
+"""Protected people and their relatives at risk.
+
+Tiers (security design b.2): pseudonym, risk and languages are T0 (plain, needed while sealed);
+names, birth date, phones and messenger handles are T1 under the record key; addresses are T2
+under a separate location key; notes are T3 under the record key.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from refuge.core.models import UUIDModel
+from refuge.security.fields import DataKeyField, EncryptedDateField, EncryptedTextField
+from refuge.security.models import DataKey
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+RISK_ORDER = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2, RiskLevel.CRITICAL: 3}
+
+
+class Language(models.TextChoices):
+    RU = "ru", _("Russian")
+    EN = "en", _("English")
+    CE = "ce", _("Chechen")
+    OTHER = "other", _("Other")
+
+
+class ProtectedPerson(UUIDModel):
+    pseudonym = models.CharField(_("pseudonym"), max_length=40, unique=True)
+    risk_level = models.CharField(
+        _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.HIGH
+    )
+    # Comma-separated Language codes, e.g. "ru,ce".
+    languages = models.CharField(_("languages"), max_length=50, default="ru")
+    # Derived from the encrypted birth date by the people services; kept plain so the stricter
+    # rules for minors apply even to staff who cannot read the birth date.
+    is_minor = models.BooleanField(_("minor"), default=False)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    data_key = DataKeyField()
+    location_key = DataKeyField(purpose=DataKey.Purpose.LOCATION)
+    legal_name = EncryptedTextField(_("legal name"))
+    aliases = EncryptedTextField(_("other names"))
+    date_of_birth = EncryptedDateField(_("date of birth"))
+    phones = EncryptedTextField(_("phone numbers"))
+    messengers = EncryptedTextField(_("messenger handles"))
+    address = EncryptedTextField(_("address"), key_field="location_key")
+    notes = EncryptedTextField(_("notes"))
+
+    objects: ClassVar[models.Manager[ProtectedPerson]]
+
+    class Meta:
+        ordering = ("pseudonym",)
+        verbose_name = _("protected person")
+        verbose_name_plural = _("protected people")
+
+    def __str__(self) -> str:
+        return self.pseudonym
+
+    @property
+    def language_list(self) -> list[str]:
+        return [code for code in self.languages.split(",") if code]
+
+
+class Relative(UUIDModel):
+    """A relative or contact exposed to reprisals ("shared responsibility")."""
+
+    class Relation(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        SIBLING = "sibling", _("Brother or sister")
+        SPOUSE = "spouse", _("Spouse or partner")
+        CHILD = "child", _("Child")
+        OTHER_RELATIVE = "other_relative", _("Other relative")
+        CONTACT = "contact", _("Contact")
+
+    person = models.ForeignKey(ProtectedPerson, on_delete=models.CASCADE, related_name="relatives")
+    relation = models.CharField(_("relation"), max_length=20, choices=Relation.choices)
+    risk_level = models.CharField(
+        _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.MEDIUM
+    )
+
+    data_key = DataKeyField()
+    location_key = DataKeyField(purpose=DataKey.Purpose.LOCATION)
+    name = EncryptedTextField(_("name"))
+    phones = EncryptedTextField(_("phone numbers"))
+    location = EncryptedTextField(_("where they live"), key_field="location_key")
+    notes = EncryptedTextField(_("notes"))
+
+    objects: ClassVar[models.Manager[Relative]]
+
+    class Meta:
+        ordering = ("created_at",)
+        verbose_name = _("relative at risk")
+        verbose_name_plural = _("relatives at risk")
+
+    def __str__(self) -> str:
+        return f"{self.get_relation_display()} of {self.person}"

@@ -1,0 +1,269 @@
+"""Writes on protected people and their relatives. Each is atomic and audited in the same
+transaction; audit details name the fields that changed, never their values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from refuge.accounts.models import Role
+from refuge.core.errors import DomainError
+from refuge.people import validation
+from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
+from refuge.people.pseudonyms import random_pseudonym
+from refuge.security import audit
+from refuge.security.models import DataKey
+
+IDENTITY_FIELDS = ("legal_name", "aliases", "date_of_birth", "phones", "messengers", "address", "notes")
+RELATIVE_FIELDS = ("name", "phones", "location", "notes")
+# Who may create or change people at all (need-to-know on a given person is checked by access).
+PERSON_EDITORS = {Role.COORDINATOR, Role.CASEWORKER, Role.LAWYER, Role.OPERATOR}
+
+
+@dataclass
+class IdentityInput:
+    legal_name: str | None = None
+    aliases: str | None = None
+    date_of_birth: dt.date | None = None
+    phones: str | None = None
+    messengers: str | None = None
+    address: str | None = None
+    notes: str | None = None
+    provided: set[str] = field(default_factory=set)
+
+
+def _clean_identity(data: IdentityInput, errors: dict[str, list[str]]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for name in data.provided:
+        value = getattr(data, name)
+        if name in {"legal_name", "aliases"}:
+            cleaned[name] = validation.clean_text(value, limit=validation.MAX_NAME, field=name, errors=errors)
+        elif name == "date_of_birth":
+            cleaned[name] = validation.clean_birth_date(value, errors=errors)
+        elif name in {"phones", "messengers"}:
+            cleaned[name] = validation.clean_lines(value, field=name, errors=errors, phone=name == "phones")
+        elif name == "address":
+            cleaned[name] = validation.clean_text(value, limit=validation.MAX_ADDRESS, field=name, errors=errors)
+        elif name == "notes":
+            cleaned[name] = validation.clean_text(value, limit=validation.MAX_NOTES, field=name, errors=errors)
+    return cleaned
+
+
+def _clean_languages(languages: list[str] | None, errors: dict[str, list[str]]) -> str | None:
+    if languages is None:
+        return None
+    allowed = set(Language.values)
+    unknown = [code for code in languages if code not in allowed]
+    if unknown:
+        errors.setdefault("languages", []).append(
+            _("Unknown language code(s): %(codes)s.") % {"codes": ", ".join(unknown)[:100]}
+        )
+    if not languages:
+        errors.setdefault("languages", []).append(_("Choose at least one language."))
+    return ",".join(dict.fromkeys(languages))
+
+
+def _clean_risk(risk_level: str | None, errors: dict[str, list[str]], name: str = "risk_level") -> None:
+    if risk_level is not None and risk_level not in RiskLevel.values:
+        errors.setdefault(name, []).append(_("Choose a risk level from the list."))
+
+
+def _require_editor(actor: Any) -> None:
+    if actor.role not in PERSON_EDITORS:
+        raise DomainError(_("Your role cannot change protected people."))
+
+
+def person_create(
+    *,
+    actor: Any,
+    identity: IdentityInput,
+    pseudonym: str | None = None,
+    risk_level: str = RiskLevel.HIGH,
+    languages: list[str] | None = None,
+) -> ProtectedPerson:
+    _require_editor(actor)
+    errors: dict[str, list[str]] = {}
+    if pseudonym is not None:
+        pseudonym = pseudonym.strip().upper()
+        if not validation.PSEUDONYM_RE.match(pseudonym):
+            errors.setdefault("pseudonym", []).append(
+                _("A pseudonym is 2-40 capital Latin letters, digits or dashes, starting with a letter.")
+            )
+        elif ProtectedPerson.objects.filter(pseudonym=pseudonym).exists():
+            errors.setdefault("pseudonym", []).append(_("This pseudonym is already taken."))
+    _clean_risk(risk_level, errors)
+    langs = _clean_languages(languages if languages is not None else ["ru"], errors)
+    cleaned = _clean_identity(identity, errors)
+    if errors:
+        raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    with transaction.atomic():
+        if pseudonym is None:
+            taken = set(ProtectedPerson.objects.values_list("pseudonym", flat=True))
+            pseudonym = random_pseudonym(taken)
+        person = ProtectedPerson(
+            pseudonym=pseudonym, risk_level=risk_level, languages=langs or "ru", created_by=actor
+        )
+        for name, value in cleaned.items():
+            setattr(person, name, value)
+        person.is_minor = validation.is_minor(cleaned.get("date_of_birth"))
+        try:
+            with transaction.atomic():
+                person.save(force_insert=True)
+        except IntegrityError:
+            raise DomainError(
+                _("Please correct the errors below."),
+                field_errors={"pseudonym": [_("This pseudonym is already taken.")]},
+            ) from None
+        audit.record(
+            "refuge.people.person.created",
+            actor=actor,
+            obj=person,
+            detail={"identity_fields": sorted(n for n, v in cleaned.items() if v)},
+        )
+    return person
+
+
+def person_update(
+    *,
+    actor: Any,
+    person: ProtectedPerson,
+    identity: IdentityInput | None = None,
+    risk_level: str | None = None,
+    languages: list[str] | None = None,
+) -> ProtectedPerson:
+    """Change a person the caller fetched through access (action=EDIT)."""
+    _require_editor(actor)
+    errors: dict[str, list[str]] = {}
+    _clean_risk(risk_level, errors)
+    langs = _clean_languages(languages, errors)
+    cleaned = _clean_identity(identity, errors) if identity else {}
+    if errors:
+        raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    changed: list[str] = []
+    with transaction.atomic():
+        if risk_level is not None and risk_level != person.risk_level:
+            person.risk_level = risk_level
+            changed.append("risk_level")
+        if langs is not None and langs != person.languages:
+            person.languages = langs
+            changed.append("languages")
+        for name, value in cleaned.items():
+            if (getattr(person, name) or None) != (value or None):
+                setattr(person, name, value)
+                changed.append(name)
+        if "date_of_birth" in changed:
+            person.is_minor = validation.is_minor(cleaned["date_of_birth"])
+        if changed:
+            person.save()
+            audit.record(
+                "refuge.people.person.updated", actor=actor, obj=person, detail={"fields": changed}
+            )
+    return person
+
+
+def person_identity_viewed(*, actor: Any, person: ProtectedPerson, purpose: str) -> None:
+    """Every read of a legal identity leaves a trace."""
+    audit.record(
+        "refuge.people.identity.viewed", actor=actor, obj=person, detail={"purpose": purpose[:50]}
+    )
+
+
+def relative_add(
+    *,
+    actor: Any,
+    person: ProtectedPerson,
+    relation: str,
+    risk_level: str = RiskLevel.MEDIUM,
+    name: str | None = None,
+    phones: str | None = None,
+    location: str | None = None,
+    notes: str | None = None,
+) -> Relative:
+    _require_editor(actor)
+    relative = Relative(person=person)
+    return _relative_write(
+        actor=actor,
+        relative=relative,
+        created=True,
+        values={"relation": relation, "risk_level": risk_level, "name": name, "phones": phones,
+                "location": location, "notes": notes},
+    )
+
+
+def relative_update(*, actor: Any, relative: Relative, values: dict[str, Any]) -> Relative:
+    _require_editor(actor)
+    return _relative_write(actor=actor, relative=relative, created=False, values=values)
+
+
+def _relative_write(
+    *, actor: Any, relative: Relative, created: bool, values: dict[str, Any]
+) -> Relative:
+    errors: dict[str, list[str]] = {}
+    if "relation" in values and values["relation"] not in Relative.Relation.values:
+        errors.setdefault("relation", []).append(_("Choose a relation from the list."))
+    if "risk_level" in values:
+        _clean_risk(values["risk_level"], errors)
+    cleaned: dict[str, Any] = {}
+    for key in RELATIVE_FIELDS:
+        if key not in values:
+            continue
+        if key == "phones":
+            cleaned[key] = validation.clean_lines(values[key], field=key, errors=errors, phone=True)
+        else:
+            limit = validation.MAX_NOTES if key == "notes" else validation.MAX_ADDRESS
+            cleaned[key] = validation.clean_text(values[key], limit=limit, field=key, errors=errors)
+    if errors:
+        raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    changed: list[str] = []
+    with transaction.atomic():
+        for key in ("relation", "risk_level"):
+            if key in values and getattr(relative, key) != values[key]:
+                setattr(relative, key, values[key])
+                changed.append(key)
+        for key, value in cleaned.items():
+            if (getattr(relative, key) or None) != (value or None):
+                setattr(relative, key, value)
+                changed.append(key)
+        if created or changed:
+            relative.save()
+            audit.record(
+                "refuge.people.relative.created" if created else "refuge.people.relative.updated",
+                actor=actor,
+                obj=relative,
+                detail={"person": str(relative.person_id), "fields": changed},
+            )
+    return relative
+
+
+def relative_remove(*, actor: Any, relative: Relative) -> None:
+    _require_editor(actor)
+    with transaction.atomic():
+        audit.record(
+            "refuge.people.relative.removed",
+            actor=actor,
+            obj=relative,
+            detail={"person": str(relative.person_id)},
+        )
+        key_ids = [relative.data_key_id, relative.location_key_id]
+        relative.delete()
+        # Destroying the data keys makes any copy of the ciphertext (backups, WAL) unreadable.
+        DataKey.objects.filter(pk__in=key_ids).delete()
+
+
+def people_refresh_minor_flags() -> int:
+    """Clear the minor flag of people who have turned 18 (run daily by the worker)."""
+    updated = 0
+    for person in ProtectedPerson.objects.filter(is_minor=True).select_related("data_key"):
+        if not validation.is_minor(person.date_of_birth):
+            with transaction.atomic():
+                person.is_minor = False
+                person.save(update_fields=["is_minor", "updated_at"])
+                audit.record(
+                    "refuge.people.person.came_of_age", actor=None, obj=person, detail={}
+                )
+            updated += 1
+    return updated

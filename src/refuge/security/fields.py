@@ -1,0 +1,189 @@
+"""Encrypted model fields (tiers T1-T3 of the security design).
+
+`legal_name = EncryptedTextField()` stores ciphertext in the column `legal_name_ct` and exposes the
+plaintext on `instance.legal_name`, like ForeignKey's `author` / `author_id`. Values are encrypted
+on save under the record's own data key (or its location key), with associated data binding the
+ciphertext to table, column and row id. Reading a value that does not authenticate raises
+DecryptionError and appends an audit entry; it never returns the stored bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django.db import models, transaction
+
+from refuge.security.crypto import DecryptionError, FieldContext, KeyContext, get_crypto
+from refuge.security.models import DataKey, KeyRing
+
+_PENDING = "_refuge_plain_pending"
+_CACHE = "_refuge_plain_cache"
+_DEKS = "_refuge_deks"
+
+
+class DataKeyField(models.OneToOneField):  # type: ignore[type-arg]
+    """The record's own data key; created on first save if the record has none yet."""
+
+    def __init__(self, *, purpose: str = DataKey.Purpose.RECORD, **kwargs: Any) -> None:
+        self.purpose = purpose
+        kwargs.setdefault("on_delete", models.PROTECT)
+        kwargs.setdefault("related_name", "+")
+        kwargs.setdefault("editable", False)
+        kwargs["to"] = "security.DataKey"
+        super().__init__(**kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["purpose"] = self.purpose
+        kwargs.pop("to", None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:  # noqa: FBT001
+        record_key(model_instance, self.name)
+        return super().pre_save(model_instance, add)
+
+
+def _new_data_key(purpose: str) -> DataKey:
+    ring, _ = KeyRing.objects.get_or_create(id=1)
+    key = DataKey(purpose=purpose, kek_version=ring.current_kek_version)
+    _dek, wrapped = get_crypto().new_data_key(
+        KeyContext(str(key.id), purpose), kek_version=ring.current_kek_version
+    )
+    key.wrapped = wrapped
+    key.save(force_insert=True)
+    return key
+
+
+def record_key(instance: models.Model, key_field: str) -> bytes:
+    """The plaintext data key of `instance`'s `key_field`, creating the key if needed."""
+    deks: dict[str, bytes] = instance.__dict__.setdefault(_DEKS, {})
+    if key_field in deks:
+        return deks[key_field]
+    field = cast("DataKeyField", instance._meta.get_field(key_field))
+    if getattr(instance, field.attname) is None:
+        setattr(instance, key_field, _new_data_key(field.purpose))
+    key = cast("DataKey", getattr(instance, key_field))
+    deks[key_field] = get_crypto().unwrap_key(bytes(key.wrapped), KeyContext(str(key.id), key.purpose))
+    return deks[key_field]
+
+
+class _EncryptedAttribute:
+    def __init__(self, field: EncryptedTextField) -> None:
+        self.field = field
+
+    def __get__(self, instance: models.Model | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        name = self.field.name
+        pending: dict[str, Any] = instance.__dict__.get(_PENDING, {})
+        if name in pending:
+            return pending[name]
+        stored = instance.__dict__.get(self.field.attname)
+        if stored is None:
+            return None
+        ciphertext = bytes(stored)
+        cache: dict[str, tuple[bytes, Any]] = instance.__dict__.setdefault(_CACHE, {})
+        if name in cache and cache[name][0] == ciphertext:
+            return cache[name][1]
+        context = self.field.context(instance)
+        try:
+            dek = record_key(instance, self.field.key_field)
+            text = get_crypto().decrypt_field(dek, ciphertext, context)
+        except DecryptionError:
+            _audit_failure(instance, self.field, context)
+            raise DecryptionError(
+                f"Could not decrypt {context}: the value was moved, tampered with, or the key "
+                "does not match. The failure has been recorded in the audit log."
+            ) from None
+        value = self.field.from_text(text)
+        cache[name] = (ciphertext, value)
+        return value
+
+    def __set__(self, instance: models.Model, value: Any) -> None:
+        instance.__dict__.setdefault(_PENDING, {})[self.field.name] = self.field.clean_value(value)
+
+
+def _audit_failure(instance: models.Model, field: EncryptedTextField, context: FieldContext) -> None:
+    from refuge.security import audit  # noqa: PLC0415 - audit imports models; avoid a cycle at import
+
+    with transaction.atomic():
+        audit.record(
+            "refuge.security.decryption.failed",
+            actor=None,
+            obj=instance,
+            detail={"table": context.table, "column": context.column},
+        )
+
+
+class EncryptedTextField(models.BinaryField):
+    """Text encrypted at rest. Empty strings and None are both stored as NULL."""
+
+    def __init__(self, *args: Any, key_field: str = "data_key", **kwargs: Any) -> None:
+        self.key_field = key_field
+        kwargs["null"] = True
+        kwargs["blank"] = True
+        kwargs["editable"] = False
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["key_field"] = self.key_field
+        for key in ("null", "blank", "editable"):
+            kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def get_attname(self) -> str:
+        return f"{self.name}_ct"
+
+    def contribute_to_class(self, cls: type[models.Model], name: str, private_only: bool = False) -> None:  # noqa: FBT001, FBT002
+        super().contribute_to_class(cls, name, private_only=private_only)
+        setattr(cls, name, _EncryptedAttribute(self))
+
+    def context(self, instance: models.Model) -> FieldContext:
+        return FieldContext(table=instance._meta.db_table, column=self.column, row_id=str(instance.pk))
+
+    def clean_value(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise TypeError(f"{self.name} takes text, not {type(value).__name__}")
+        return value
+
+    def to_text(self, value: Any) -> str:
+        return str(value)
+
+    def from_text(self, text: str) -> Any:
+        return text
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:  # noqa: FBT001
+        pending: dict[str, Any] = model_instance.__dict__.get(_PENDING, {})
+        if self.name in pending:
+            value = pending.pop(self.name)
+            if value is None:
+                ciphertext = None
+            else:
+                dek = record_key(model_instance, self.key_field)
+                ciphertext = get_crypto().encrypt_field(
+                    dek, self.to_text(value), self.context(model_instance)
+                )
+                model_instance.__dict__.setdefault(_CACHE, {})[self.name] = (ciphertext, value)
+            setattr(model_instance, self.attname, ciphertext)
+        return getattr(model_instance, self.attname)
+
+
+class EncryptedDateField(EncryptedTextField):
+    """A date encrypted at rest (stored as ISO text inside the ciphertext)."""
+
+    def clean_value(self, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise TypeError(f"{self.name} takes a date")
+        return value
+
+    def to_text(self, value: Any) -> str:
+        return cast("dt.date", value).isoformat()
+
+    def from_text(self, text: str) -> Any:
+        return dt.date.fromisoformat(text)
