@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "refuge.security.middleware.SecurityHeadersMiddleware",
     "refuge.security.middleware.DecryptionFailureMiddleware",
+    "refuge.core.middleware.NotFoundErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -18,6 +18,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KEY_FILE = _TEST_VAR / "keys" / "master.key"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(_TEST_VAR / "test.sqlite3")}
+elif os.environ.get("REFUGE_TEST_DATABASE_NAME"):
+    # Lets several suites share one PostgreSQL server without sharing a database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["REFUGE_TEST_DATABASE_NAME"]}
 STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

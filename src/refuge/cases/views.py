@@ -1,0 +1,13 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "base.html")
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "base.html")

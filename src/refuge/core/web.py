@@ -1,0 +1,26 @@
+"""Small helpers shared by the HTML views of every app."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.paginator import Page, Paginator
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from refuge.core.errors import DomainError
+
+
+def apply_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's validation errors next to the form fields (or at the top)."""
+    for field, messages in error.field_errors.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+    if not error.field_errors:
+        form.add_error(None, error.message)
+
+
+def paginate(request: HttpRequest, queryset: QuerySet, per_page: int | None = None) -> Page:  # type: ignore[type-arg]
+    paginator = Paginator(queryset, per_page or settings.PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
