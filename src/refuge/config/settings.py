@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "refuge.accounts",
     "refuge.people",
     "refuge.cases",
+    "refuge.demo",
 ]
 
 MIDDLEWARE = [
