@@ -63,6 +63,7 @@ class RelativeFactory(factory.django.DjangoModelFactory):
 class CaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Case
+        skip_postgeneration_save = True
 
     code = factory.LazyFunction(lambda: random_code("K"))
     case_type = CaseType.EVACUATION
