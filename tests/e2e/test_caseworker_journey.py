@@ -1,0 +1,37 @@
+"""A case worker logs in, finds FALCON, opens his case, adds a note, switches to Russian."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def test_caseworker_adds_a_note_and_reads_it_in_russian(live_refuge, browser):
+    page = browser.new_page(locale="en-GB")
+    page.goto(f"{live_refuge}/accounts/login/")
+    page.fill("input[name=username]", "caseworker")
+    page.fill("input[name=password]", "refuge-demo")
+    page.click("form button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+    page.click("header nav >> text=People")
+    page.fill("input[name=q]", "FALCON")
+    page.press("input[name=q]", "Enter")
+    page.click("main >> a:text-is('FALCON')")
+    assert "Rustam Zaurbekovich Testaev" in page.inner_text("main")
+
+    page.click("main >> a[href*='/cases/?q=FALCON']")
+    page.click("main tr:has-text('Evacuation') >> a[href*='/cases/']")
+    note = "Safe flat checked, all calm"
+    page.fill("textarea[name=text]", note)
+    page.click("form:has(textarea[name=text]) >> button[type=submit]")
+    page.wait_for_selector(f"text={note}")
+
+    page.click("header >> button[value=ru]")
+    page.wait_for_selector("html[lang=ru]")
+    assert note in page.inner_text("main")
+    assert "Выйти" in page.inner_text("header")
+    page.close()
