@@ -71,7 +71,9 @@ class CaseFactory(factory.django.DjangoModelFactory):
     summary = "Evacuation summary"
 
     @factory.post_generation
-    def people(self, create: bool, extracted: list[ProtectedPerson] | None, **kwargs: object) -> None:
+    def people(
+        self, create: bool, extracted: list[ProtectedPerson] | None, **kwargs: object
+    ) -> None:
         if create and extracted:
             self.people.set(extracted)
 

@@ -107,11 +107,19 @@ def test_removing_someone_from_the_team_takes_effect_at_once(cast):
 
 def test_operators_may_edit_emergency_cases_only(cast):
     emergency = CaseFactory(case_type=CaseType.EMERGENCY)
-    editable = set(access.scope(cast.operator, Case.objects.all(), action=access.EDIT).values_list("pk", flat=True))
+    editable = set(
+        access.scope(cast.operator, Case.objects.all(), action=access.EDIT).values_list(
+            "pk", flat=True
+        )
+    )
     assert editable == {emergency.pk}
 
 
 def test_analysts_may_not_edit_documentation_cases_of_other_teams(cast):
     doc = CaseFactory(case_type=CaseType.DOCUMENTATION)
-    editable = set(access.scope(cast.analyst, Case.objects.all(), action=access.EDIT).values_list("pk", flat=True))
+    editable = set(
+        access.scope(cast.analyst, Case.objects.all(), action=access.EDIT).values_list(
+            "pk", flat=True
+        )
+    )
     assert doc.pk not in editable

@@ -19,7 +19,9 @@ def test_a_new_case_starts_at_intake_with_a_random_code(cast):
 
 def test_case_codes_do_not_count_cases(cast):
     codes = [
-        services.case_open(actor=cast.coordinator, case_type=CaseType.LEGAL, team=cast.case.team).code
+        services.case_open(
+            actor=cast.coordinator, case_type=CaseType.LEGAL, team=cast.case.team
+        ).code
         for _ in range(5)
     ]
     assert codes != sorted(codes) or len(set(codes)) == 5
@@ -28,7 +30,9 @@ def test_case_codes_do_not_count_cases(cast):
 
 def test_opening_a_case_is_audited_and_on_the_timeline(cast):
     case = services.case_open(actor=cast.caseworker, case_type=CaseType.LEGAL, team=cast.case.team)
-    assert AuditEntry.objects.filter(action="refuge.cases.case.opened", object_id=str(case.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="refuge.cases.case.opened", object_id=str(case.pk)
+    ).exists()
     assert case.timeline.filter(kind=TimelineEntry.Kind.OPENED).exists()
 
 
@@ -43,7 +47,9 @@ def test_the_workflow_allows_only_listed_transitions(cast):
 
 def test_an_illegal_transition_is_refused_with_the_allowed_ones(cast):
     with pytest.raises(DomainError) as excinfo:
-        services.case_transition(actor=cast.caseworker, case=cast.case, to_status=CaseStatus.ARCHIVED)
+        services.case_transition(
+            actor=cast.caseworker, case=cast.case, to_status=CaseStatus.ARCHIVED
+        )
     assert "Verification" in excinfo.value.message
     assert "Closed" in excinfo.value.message
     assert Case.objects.get(pk=cast.case.pk).status == CaseStatus.INTAKE
@@ -62,7 +68,10 @@ def test_a_refused_transition_writes_nothing(cast):
 
 def test_a_status_change_is_recorded_on_the_timeline(cast):
     services.case_transition(
-        actor=cast.caseworker, case=cast.case, to_status=CaseStatus.VERIFICATION, note="Docs checked"
+        actor=cast.caseworker,
+        case=cast.case,
+        to_status=CaseStatus.VERIFICATION,
+        note="Docs checked",
     )
     entry = cast.case.timeline.get(kind=TimelineEntry.Kind.STATUS)
     assert entry.data == {"from": "intake", "to": "verification"}
@@ -84,7 +93,9 @@ def test_staff_cannot_give_a_case_to_a_team_they_are_not_on(cast):
 
 def test_analysts_cannot_open_cases(cast):
     with pytest.raises(DomainError):
-        services.case_open(actor=cast.analyst, case_type=CaseType.DOCUMENTATION, team=cast.case.team)
+        services.case_open(
+            actor=cast.analyst, case_type=CaseType.DOCUMENTATION, team=cast.case.team
+        )
 
 
 def test_a_note_needs_text(cast):
@@ -94,20 +105,28 @@ def test_a_note_needs_text(cast):
 
 
 def test_a_note_is_encrypted_and_audited(cast):
-    entry = services.timeline_add(actor=cast.caseworker, case=cast.case, kind="note", text="Called the flat")
+    entry = services.timeline_add(
+        actor=cast.caseworker, case=cast.case, kind="note", text="Called the flat"
+    )
     assert b"Called" not in bytes(entry.text_ct)
     assert TimelineEntry.objects.get(pk=entry.pk).text == "Called the flat"
-    assert AuditEntry.objects.filter(action="refuge.cases.note.added", object_id=str(entry.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="refuge.cases.note.added", object_id=str(entry.pk)
+    ).exists()
 
 
 def test_a_task_goes_to_a_team_member_only(cast):
     with pytest.raises(DomainError) as excinfo:
-        services.task_create(actor=cast.caseworker, case=cast.case, title="x", assignee=cast.outsider)
+        services.task_create(
+            actor=cast.caseworker, case=cast.case, title="x", assignee=cast.outsider
+        )
     assert "assignee" in excinfo.value.field_errors
 
 
 def test_a_task_can_be_completed_once(cast):
-    task = services.task_create(actor=cast.caseworker, case=cast.case, title="Call", assignee=cast.lawyer)
+    task = services.task_create(
+        actor=cast.caseworker, case=cast.case, title="Call", assignee=cast.lawyer
+    )
     services.task_complete(actor=cast.lawyer, task=task)
     with pytest.raises(DomainError):
         services.task_complete(actor=cast.lawyer, task=task)

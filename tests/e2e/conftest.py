@@ -50,9 +50,11 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a demo instance on SQLite, whatever database the suite itself uses."""
     var_dir = tmp_path_factory.mktemp("e2e-var")
     env = _demo_env(var_dir)
-    subprocess.run([REFUGE, "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [REFUGE, "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300
+    )
     port = _free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+    server = subprocess.Popen(
         [REFUGE, "runserver", "--noreload", f"127.0.0.1:{port}"],
         env=env,
         stdout=subprocess.DEVNULL,

@@ -40,7 +40,8 @@ def test_a_bad_phone_is_refused_and_nothing_is_created(cast):
 def test_a_birth_date_in_the_future_is_refused(cast):
     with pytest.raises(DomainError) as excinfo:
         services.person_create(
-            actor=cast.caseworker, identity=identity(date_of_birth=dt.date.today() + dt.timedelta(days=3))
+            actor=cast.caseworker,
+            identity=identity(date_of_birth=dt.date.today() + dt.timedelta(days=3)),
         )
     assert "date_of_birth" in excinfo.value.field_errors
 
@@ -57,14 +58,18 @@ def test_analysts_cannot_create_people(cast):
 
 
 def test_the_audit_entry_names_fields_not_values(cast):
-    person = services.person_create(actor=cast.caseworker, identity=identity(legal_name="Secret Name"))
+    person = services.person_create(
+        actor=cast.caseworker, identity=identity(legal_name="Secret Name")
+    )
     entry = AuditEntry.objects.get(action="refuge.people.person.created", object_id=str(person.pk))
     assert "legal_name" in entry.detail
     assert "Secret" not in entry.detail
 
 
 def test_an_update_records_which_fields_changed(cast):
-    services.person_update(actor=cast.caseworker, person=cast.falcon, identity=identity(phones="+7 900 000-00-00"))
+    services.person_update(
+        actor=cast.caseworker, person=cast.falcon, identity=identity(phones="+7 900 000-00-00")
+    )
     entry = AuditEntry.objects.filter(action="refuge.people.person.updated").latest("seq")
     assert "phones" in entry.detail
     assert "900" not in entry.detail
@@ -72,7 +77,9 @@ def test_an_update_records_which_fields_changed(cast):
 
 def test_an_unchanged_update_writes_nothing(cast):
     before = AuditEntry.objects.count()
-    services.person_update(actor=cast.caseworker, person=cast.falcon, risk_level=cast.falcon.risk_level)
+    services.person_update(
+        actor=cast.caseworker, person=cast.falcon, risk_level=cast.falcon.risk_level
+    )
     assert AuditEntry.objects.count() == before
 
 

@@ -1,6 +1,13 @@
 import pytest
 
-from refuge.security.crypto import DecryptionError, FieldContext, KeyContext, LocalKeyCrypto, pad, unpad
+from refuge.security.crypto import (
+    DecryptionError,
+    FieldContext,
+    KeyContext,
+    LocalKeyCrypto,
+    pad,
+    unpad,
+)
 
 CTX = FieldContext(table="people_protectedperson", column="legal_name_ct", row_id="row-1")
 
@@ -18,7 +25,9 @@ def test_field_roundtrip(crypto):
 
 def test_ciphertext_does_not_reveal_name_length(crypto):
     dek, _ = crypto.new_data_key(KeyContext("key-1", "record"), kek_version=1)
-    assert len(crypto.encrypt_field(dek, "Al", CTX)) == len(crypto.encrypt_field(dek, "Alexandr Petrovich", CTX))
+    assert len(crypto.encrypt_field(dek, "Al", CTX)) == len(
+        crypto.encrypt_field(dek, "Alexandr Petrovich", CTX)
+    )
 
 
 def test_ciphertext_bound_to_row(crypto):
@@ -90,6 +99,6 @@ def test_blind_index_is_keyed_and_truncated(crypto):
     a = crypto.blind_index("phone", "+79005550123", bits=12)
     assert len(a) == 2
     assert a[1] & 0x0F == 0
-    assert LocalKeyCrypto(b"x" * 32).blind_index("phone", "+79005550123", bits=256) != crypto.blind_index(
+    assert LocalKeyCrypto(b"x" * 32).blind_index(
         "phone", "+79005550123", bits=256
-    )
+    ) != crypto.blind_index("phone", "+79005550123", bits=256)

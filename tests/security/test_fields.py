@@ -11,7 +11,10 @@ from tests.factories import PersonFactory
 def test_value_is_encrypted_in_the_column():
     person = PersonFactory(legal_name="Rustam Testaev")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT legal_name_ct FROM people_protectedperson WHERE id = %s", [person.pk.hex if connection.vendor == "sqlite" else person.pk])
+        cursor.execute(
+            "SELECT legal_name_ct FROM people_protectedperson WHERE id = %s",
+            [person.pk.hex if connection.vendor == "sqlite" else person.pk],
+        )
         (stored,) = cursor.fetchone()
     assert b"Rustam" not in bytes(stored)
     assert ProtectedPerson.objects.get(pk=person.pk).legal_name == "Rustam Testaev"
@@ -23,9 +26,11 @@ def test_ciphertext_copied_to_another_row_fails_to_decrypt_with_clear_error():
     b = PersonFactory(legal_name="Beta Person")
     ProtectedPerson.objects.filter(pk=b.pk).update(legal_name_ct=a.legal_name_ct)
     fresh = ProtectedPerson.objects.get(pk=b.pk)
-    with pytest.raises(DecryptionError, match="people_protectedperson.legal_name_ct of row"):
+    with pytest.raises(DecryptionError, match=r"people_protectedperson\.legal_name_ct of row"):
         _ = fresh.legal_name
-    assert AuditEntry.objects.filter(action="refuge.security.decryption.failed", object_id=str(b.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="refuge.security.decryption.failed", object_id=str(b.pk)
+    ).exists()
 
 
 @pytest.mark.django_db

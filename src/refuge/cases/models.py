@@ -137,7 +137,9 @@ class Task(UUIDModel):
     class Meta:
         ordering = ("done_at", "due_date", "created_at")
         indexes: ClassVar[list[Any]] = [
-            models.Index(fields=["assignee", "done_at", "due_date"], name="cases_task_assignee_due"),
+            models.Index(
+                fields=["assignee", "done_at", "due_date"], name="cases_task_assignee_due"
+            ),
         ]
 
     def __str__(self) -> str:

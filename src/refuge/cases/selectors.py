@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ class CaseFilters:
     case_type: str = ""
     status: str = ""
     risk_level: str = ""
-    assignee: str = ""  # a user id: cases where this person has an open task
+    assignee: uuid.UUID | None = None  # cases where this person has an open task
     query: str = ""  # case code or a person's pseudonym
 
 
@@ -39,23 +40,30 @@ def case_list(*, actor: Any, filters: CaseFilters | None = None) -> QuerySet[Cas
     if query:
         by_code = cases.filter(code__iexact=query)
         by_person = cases.filter(people__pseudonym__icontains=query)
-        cases = (by_code | by_person)
+        cases = by_code | by_person
     return (
         cases.distinct()
         .select_related("team")
-        .prefetch_related(Prefetch("people", queryset=ProtectedPerson.objects.only("id", "pseudonym", "is_minor")))
+        .prefetch_related(
+            Prefetch("people", queryset=ProtectedPerson.objects.only("id", "pseudonym", "is_minor"))
+        )
         .order_by("-created_at")
     )
 
 
 def case_get(*, actor: Any, case_id: Any, action: str = access.VIEW) -> Case:
     return access.get_or_404(
-        actor, Case.objects.select_related("team", "data_key", "opened_by"), action=action, pk=case_id
+        actor,
+        Case.objects.select_related("team", "data_key", "opened_by"),
+        action=action,
+        pk=case_id,
     )
 
 
 def case_get_by_code(*, actor: Any, code: str) -> Case:
-    return access.get_or_404(actor, Case.objects.select_related("team", "data_key"), code=code.upper())
+    return access.get_or_404(
+        actor, Case.objects.select_related("team", "data_key"), code=code.upper()
+    )
 
 
 def case_timeline(*, actor: Any, case: Case) -> QuerySet[TimelineEntry]:
@@ -65,12 +73,17 @@ def case_timeline(*, actor: Any, case: Case) -> QuerySet[TimelineEntry]:
 
 
 def case_tasks(*, actor: Any, case: Case) -> QuerySet[Task]:
-    return access.scope(actor, Task.objects.filter(case=case)).select_related("assignee", "data_key")
+    return access.scope(actor, Task.objects.filter(case=case)).select_related(
+        "assignee", "data_key"
+    )
 
 
 def task_get(*, actor: Any, task_id: Any, action: str = access.VIEW) -> Task:
     return access.get_or_404(
-        actor, Task.objects.select_related("case", "data_key", "assignee"), action=action, pk=task_id
+        actor,
+        Task.objects.select_related("case", "data_key", "assignee"),
+        action=action,
+        pk=task_id,
     )
 
 

@@ -30,14 +30,20 @@ def _invalid(errors: dict[str, list[str]]) -> DomainError:
 def _check_team(actor: Any, team: Team | None, errors: dict[str, list[str]]) -> None:
     if team is None:
         errors.setdefault("team", []).append(_("Choose a team."))
-    elif actor.role != Role.COORDINATOR and not TeamMembership.objects.filter(
-        team=team, user=actor
-    ).exists():
+    elif (
+        actor.role != Role.COORDINATOR
+        and not TeamMembership.objects.filter(team=team, user=actor).exists()
+    ):
         errors.setdefault("team", []).append(_("You can only give cases to a team you are on."))
 
 
 def _timeline(
-    case: Case, *, kind: str, author: Any, text: str | None = None, data: dict[str, Any] | None = None,
+    case: Case,
+    *,
+    kind: str,
+    author: Any,
+    text: str | None = None,
+    data: dict[str, Any] | None = None,
     occurred_at: dt.datetime | None = None,
 ) -> TimelineEntry:
     entry = TimelineEntry(
@@ -75,7 +81,10 @@ def case_open(
     with transaction.atomic():
         for _attempt in range(20):
             case = Case(
-                code=random_code("K"), case_type=case_type, risk_level=risk_level, team=team,
+                code=random_code("K"),
+                case_type=case_type,
+                risk_level=risk_level,
+                team=team,
                 opened_by=actor,
             )
             case.summary = summary or None
@@ -88,12 +97,22 @@ def case_open(
         else:  # pragma: no cover - 20 collisions in a row means the code space is exhausted
             raise DomainError(_("Could not allocate a case code; try again."))
         case.people.set(people)
-        _timeline(case, kind=TimelineEntry.Kind.OPENED, author=actor,
-                  data={"type": case_type, "people": [p.pseudonym for p in people]})
+        _timeline(
+            case,
+            kind=TimelineEntry.Kind.OPENED,
+            author=actor,
+            data={"type": case_type, "people": [p.pseudonym for p in people]},
+        )
         audit.record(
-            "refuge.cases.case.opened", actor=actor, obj=case,
-            detail={"code": case.code, "type": case_type, "team": str(case.team_id),
-                    "people": [str(p.pk) for p in people]},
+            "refuge.cases.case.opened",
+            actor=actor,
+            obj=case,
+            detail={
+                "code": case.code,
+                "type": case_type,
+                "team": str(case.team_id),
+                "people": [str(p.pk) for p in people],
+            },
         )
     return case
 
@@ -126,31 +145,50 @@ def case_update(
             case.summary = summary or None
             changed.append("summary")
         if team is not None and team.pk != case.team_id:
-            _timeline(case, kind=TimelineEntry.Kind.ASSIGNMENT, author=actor,
-                      data={"from_team": case.team.name, "to_team": team.name})
+            _timeline(
+                case,
+                kind=TimelineEntry.Kind.ASSIGNMENT,
+                author=actor,
+                data={"from_team": case.team.name, "to_team": team.name},
+            )
             case.team = team
             changed.append("team")
-        if people is not None:
-            new = {p.pk: p for p in people}
-            old = set(case.people.values_list("pk", flat=True))
-            if set(new) != old:
-                case.people.set(list(new.values()))
-                _timeline(case, kind=TimelineEntry.Kind.PEOPLE, author=actor,
-                          data={"people": sorted(p.pseudonym for p in new.values())})
-                changed.append("people")
+        if people is not None and _set_people(actor, case, people):
+            changed.append("people")
         if changed:
             case.save()
-            audit.record("refuge.cases.case.updated", actor=actor, obj=case, detail={"fields": changed})
+            audit.record(
+                "refuge.cases.case.updated", actor=actor, obj=case, detail={"fields": changed}
+            )
     return case
+
+
+def _set_people(actor: Any, case: Case, people: Iterable[ProtectedPerson]) -> bool:
+    new = {p.pk: p for p in people}
+    if set(new) == set(case.people.values_list("pk", flat=True)):
+        return False
+    case.people.set(list(new.values()))
+    _timeline(
+        case,
+        kind=TimelineEntry.Kind.PEOPLE,
+        author=actor,
+        data={"people": sorted(p.pseudonym for p in new.values())},
+    )
+    return True
 
 
 def case_transition(*, actor: Any, case: Case, to_status: str, note: str = "") -> Case:
     allowed = TRANSITIONS.get(case.status, ())
     if to_status not in allowed:
-        labels = ", ".join(str(CaseStatus(s).label) for s in allowed) or _("none (the case is final)")
+        labels = ", ".join(str(CaseStatus(s).label) for s in allowed) or _(
+            "none (the case is final)"
+        )
         current = CaseStatus(case.status).label
         raise DomainError(
-            _("A case cannot go from “%(current)s” to “%(target)s”. Allowed next statuses: %(allowed)s.")
+            _(
+                "A case cannot go from “%(current)s” to “%(target)s”. "
+                "Allowed next statuses: %(allowed)s."
+            )
             % {"current": current, "target": to_status[:30], "allowed": labels},
             field_errors={"status": [_("Allowed: %(allowed)s.") % {"allowed": labels}]},
         )
@@ -165,10 +203,17 @@ def case_transition(*, actor: Any, case: Case, to_status: str, note: str = "") -
         if to_status == CaseStatus.ACTIVE:
             case.closed_at = None
         case.save()
-        _timeline(case, kind=TimelineEntry.Kind.STATUS, author=actor, text=note,
-                  data={"from": previous, "to": to_status})
+        _timeline(
+            case,
+            kind=TimelineEntry.Kind.STATUS,
+            author=actor,
+            text=note,
+            data={"from": previous, "to": to_status},
+        )
         audit.record(
-            "refuge.cases.case.status_changed", actor=actor, obj=case,
+            "refuge.cases.case.status_changed",
+            actor=actor,
+            obj=case,
             detail={"from": previous, "to": to_status},
         )
     return case
@@ -217,11 +262,20 @@ def task_create(
         task = Task(case=case, due_date=due_date, assignee=assignee, created_by=actor)
         task.title = title
         task.save(force_insert=True)
-        _timeline(case, kind=TimelineEntry.Kind.TASK, author=actor,
-                  data={"task": str(task.pk), "event": "created",
-                        "due": due_date.isoformat() if due_date else None,
-                        "assignee": assignee.get_username() if assignee else None})
-        audit.record("refuge.cases.task.created", actor=actor, obj=task, detail={"case": str(case.pk)})
+        _timeline(
+            case,
+            kind=TimelineEntry.Kind.TASK,
+            author=actor,
+            data={
+                "task": str(task.pk),
+                "event": "created",
+                "due": due_date.isoformat() if due_date else None,
+                "assignee": assignee.get_username() if assignee else None,
+            },
+        )
+        audit.record(
+            "refuge.cases.task.created", actor=actor, obj=task, detail={"case": str(case.pk)}
+        )
     return task
 
 
@@ -231,9 +285,15 @@ def task_complete(*, actor: Any, task: Task) -> Task:
     with transaction.atomic():
         task.done_at = clock.now()
         task.save()
-        _timeline(task.case, kind=TimelineEntry.Kind.TASK, author=actor,
-                  data={"task": str(task.pk), "event": "done"})
-        audit.record("refuge.cases.task.completed", actor=actor, obj=task, detail={"case": str(task.case_id)})
+        _timeline(
+            task.case,
+            kind=TimelineEntry.Kind.TASK,
+            author=actor,
+            data={"task": str(task.pk), "event": "done"},
+        )
+        audit.record(
+            "refuge.cases.task.completed", actor=actor, obj=task, detail={"case": str(task.case_id)}
+        )
     return task
 
 
@@ -243,7 +303,13 @@ def task_reopen(*, actor: Any, task: Task) -> Task:
     with transaction.atomic():
         task.done_at = None
         task.save()
-        _timeline(task.case, kind=TimelineEntry.Kind.TASK, author=actor,
-                  data={"task": str(task.pk), "event": "reopened"})
-        audit.record("refuge.cases.task.reopened", actor=actor, obj=task, detail={"case": str(task.case_id)})
+        _timeline(
+            task.case,
+            kind=TimelineEntry.Kind.TASK,
+            author=actor,
+            data={"task": str(task.pk), "event": "reopened"},
+        )
+        audit.record(
+            "refuge.cases.task.reopened", actor=actor, obj=task, detail={"case": str(task.case_id)}
+        )
     return task

@@ -108,7 +108,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_path("REFUGE_SQLITE_PATH", VAR_DIR / "refuge.sqlite3"),
+            "NAME": str(env_path("REFUGE_SQLITE_PATH", VAR_DIR / "refuge.sqlite3")),
             "OPTIONS": {
                 # Writers take the lock at BEGIN, so the audit chain head is read and extended
                 # by one writer at a time (see refuge.security.audit).

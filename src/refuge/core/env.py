@@ -57,7 +57,7 @@ def env_path(name: str, default: Path) -> Path:
 
 
 def env_secret(name: str, default: str = "") -> str:
-    """Read NAME_FILE first (a file holding the secret, e.g. from systemd credentials), then NAME."""
+    """Read NAME_FILE first (a file holding the secret, e.g. a systemd credential), then NAME."""
     file_name = os.environ.get(f"{name}_FILE")
     if file_name:
         try:

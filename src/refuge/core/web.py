@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.paginator import Page, Paginator
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 

@@ -35,7 +35,10 @@ def person_list(*, actor: Any, query: str = "") -> QuerySet[ProtectedPerson]:
 
 def person_get(*, actor: Any, person_id: Any, action: str = access.VIEW) -> ProtectedPerson:
     return access.get_or_404(
-        actor, ProtectedPerson.objects.select_related("data_key", "location_key"), action=action, pk=person_id
+        actor,
+        ProtectedPerson.objects.select_related("data_key", "location_key"),
+        action=action,
+        pk=person_id,
     )
 
 
@@ -67,5 +70,8 @@ def relative_list(*, actor: Any, person: ProtectedPerson) -> QuerySet[Relative]:
 
 def relative_get(*, actor: Any, relative_id: Any, action: str = access.VIEW) -> Relative:
     return access.get_or_404(
-        actor, Relative.objects.select_related("person", "data_key", "location_key"), action=action, pk=relative_id
+        actor,
+        Relative.objects.select_related("person", "data_key", "location_key"),
+        action=action,
+        pk=relative_id,
     )

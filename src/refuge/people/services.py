@@ -18,7 +18,15 @@ from refuge.people.pseudonyms import random_pseudonym
 from refuge.security import audit
 from refuge.security.models import DataKey
 
-IDENTITY_FIELDS = ("legal_name", "aliases", "date_of_birth", "phones", "messengers", "address", "notes")
+IDENTITY_FIELDS = (
+    "legal_name",
+    "aliases",
+    "date_of_birth",
+    "phones",
+    "messengers",
+    "address",
+    "notes",
+)
 RELATIVE_FIELDS = ("name", "phones", "location", "notes")
 # Who may create or change people at all (need-to-know on a given person is checked by access).
 PERSON_EDITORS = {Role.COORDINATOR, Role.CASEWORKER, Role.LAWYER, Role.OPERATOR}
@@ -41,15 +49,23 @@ def _clean_identity(data: IdentityInput, errors: dict[str, list[str]]) -> dict[s
     for name in data.provided:
         value = getattr(data, name)
         if name in {"legal_name", "aliases"}:
-            cleaned[name] = validation.clean_text(value, limit=validation.MAX_NAME, field=name, errors=errors)
+            cleaned[name] = validation.clean_text(
+                value, limit=validation.MAX_NAME, field=name, errors=errors
+            )
         elif name == "date_of_birth":
             cleaned[name] = validation.clean_birth_date(value, errors=errors)
         elif name in {"phones", "messengers"}:
-            cleaned[name] = validation.clean_lines(value, field=name, errors=errors, phone=name == "phones")
+            cleaned[name] = validation.clean_lines(
+                value, field=name, errors=errors, phone=name == "phones"
+            )
         elif name == "address":
-            cleaned[name] = validation.clean_text(value, limit=validation.MAX_ADDRESS, field=name, errors=errors)
+            cleaned[name] = validation.clean_text(
+                value, limit=validation.MAX_ADDRESS, field=name, errors=errors
+            )
         elif name == "notes":
-            cleaned[name] = validation.clean_text(value, limit=validation.MAX_NOTES, field=name, errors=errors)
+            cleaned[name] = validation.clean_text(
+                value, limit=validation.MAX_NOTES, field=name, errors=errors
+            )
     return cleaned
 
 
@@ -67,7 +83,9 @@ def _clean_languages(languages: list[str] | None, errors: dict[str, list[str]]) 
     return ",".join(dict.fromkeys(languages))
 
 
-def _clean_risk(risk_level: str | None, errors: dict[str, list[str]], name: str = "risk_level") -> None:
+def _clean_risk(
+    risk_level: str | None, errors: dict[str, list[str]], name: str = "risk_level"
+) -> None:
     if risk_level is not None and risk_level not in RiskLevel.values:
         errors.setdefault(name, []).append(_("Choose a risk level from the list."))
 
@@ -91,7 +109,10 @@ def person_create(
         pseudonym = pseudonym.strip().upper()
         if not validation.PSEUDONYM_RE.match(pseudonym):
             errors.setdefault("pseudonym", []).append(
-                _("A pseudonym is 2-40 capital Latin letters, digits or dashes, starting with a letter.")
+                _(
+                    "A pseudonym is 2-40 capital Latin letters, digits or dashes, "
+                    "starting with a letter."
+                )
             )
         elif ProtectedPerson.objects.filter(pseudonym=pseudonym).exists():
             errors.setdefault("pseudonym", []).append(_("This pseudonym is already taken."))
@@ -189,8 +210,14 @@ def relative_add(
         actor=actor,
         relative=relative,
         created=True,
-        values={"relation": relation, "risk_level": risk_level, "name": name, "phones": phones,
-                "location": location, "notes": notes},
+        values={
+            "relation": relation,
+            "risk_level": risk_level,
+            "name": name,
+            "phones": phones,
+            "location": location,
+            "notes": notes,
+        },
     )
 
 
@@ -199,15 +226,13 @@ def relative_update(*, actor: Any, relative: Relative, values: dict[str, Any]) -
     return _relative_write(actor=actor, relative=relative, created=False, values=values)
 
 
-def _relative_write(
-    *, actor: Any, relative: Relative, created: bool, values: dict[str, Any]
-) -> Relative:
+def _clean_relative(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     if "relation" in values and values["relation"] not in Relative.Relation.values:
         errors.setdefault("relation", []).append(_("Choose a relation from the list."))
     if "risk_level" in values:
         _clean_risk(values["risk_level"], errors)
-    cleaned: dict[str, Any] = {}
+    cleaned: dict[str, Any] = {k: values[k] for k in ("relation", "risk_level") if k in values}
     for key in RELATIVE_FIELDS:
         if key not in values:
             continue
@@ -218,12 +243,15 @@ def _relative_write(
             cleaned[key] = validation.clean_text(values[key], limit=limit, field=key, errors=errors)
     if errors:
         raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    return cleaned
+
+
+def _relative_write(
+    *, actor: Any, relative: Relative, created: bool, values: dict[str, Any]
+) -> Relative:
+    cleaned = _clean_relative(values)
     changed: list[str] = []
     with transaction.atomic():
-        for key in ("relation", "risk_level"):
-            if key in values and getattr(relative, key) != values[key]:
-                setattr(relative, key, values[key])
-                changed.append(key)
         for key, value in cleaned.items():
             if (getattr(relative, key) or None) != (value or None):
                 setattr(relative, key, value)
@@ -262,8 +290,6 @@ def people_refresh_minor_flags() -> int:
             with transaction.atomic():
                 person.is_minor = False
                 person.save(update_fields=["is_minor", "updated_at"])
-                audit.record(
-                    "refuge.people.person.came_of_age", actor=None, obj=person, detail={}
-                )
+                audit.record("refuge.people.person.came_of_age", actor=None, obj=person, detail={})
             updated += 1
     return updated

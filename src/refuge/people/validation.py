@@ -34,15 +34,20 @@ def clean_text(value: str | None, *, limit: int, field: str, errors: dict[str, l
 def clean_lines(value: str | None, *, field: str, errors: dict[str, list[str]], phone: bool) -> str:
     lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
     if len(lines) > MAX_LINES:
-        errors.setdefault(field, []).append(_("At most %(n)d entries, one per line.") % {"n": MAX_LINES})
+        errors.setdefault(field, []).append(
+            _("At most %(n)d entries, one per line.") % {"n": MAX_LINES}
+        )
     for line in lines:
         if len(line) > MAX_LINE or "\x00" in line:
             errors.setdefault(field, []).append(_("One of the entries is too long or malformed."))
             break
         if phone and not PHONE_RE.match(line):
             errors.setdefault(field, []).append(
-                _("“%(value)s” is not a phone number: use digits, spaces, brackets, dashes and an "
-                  "optional leading +.") % {"value": line[:40]}
+                _(
+                    "“%(value)s” is not a phone number: use digits, spaces, brackets, "
+                    "dashes and an optional leading +."
+                )
+                % {"value": line[:40]}
             )
             break
     return "\n".join(lines)
@@ -54,7 +59,9 @@ def clean_birth_date(value: dt.date | None, *, errors: dict[str, list[str]]) -> 
     if value > clock.today():
         errors.setdefault("date_of_birth", []).append(_("The date of birth is in the future."))
     elif value.year < OLDEST_BIRTH_YEAR:
-        errors.setdefault("date_of_birth", []).append(_("The date of birth is too far in the past."))
+        errors.setdefault("date_of_birth", []).append(
+            _("The date of birth is too far in the past.")
+        )
     return value
 
 

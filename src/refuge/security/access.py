@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
 from django.db import models
 
 from refuge.core.errors import NotFoundError
@@ -65,10 +65,8 @@ def can_reveal(actor: Any, obj: models.Model) -> bool:
     return bool(rule(actor, obj))
 
 
-def get_or_404(
-    actor: Any, queryset: models.QuerySet[M], *, action: str = VIEW, **lookup: Any
-) -> M:
+def get_or_404(actor: Any, queryset: models.QuerySet[M], *, action: str = VIEW, **lookup: Any) -> M:
     try:
         return scope(actor, queryset, action=action).get(**lookup)
-    except (queryset.model.DoesNotExist, ValidationError, ValueError):
+    except (ObjectDoesNotExist, ValidationError, ValueError):
         raise NotFoundError from None

@@ -71,7 +71,9 @@ def compute_hash(
     return hashlib.sha256(b"\x00" + bytes.fromhex(prev_hash) + body.encode("utf-8")).hexdigest()
 
 
-def entry_hash_of(entry: AuditEntry, *, prev_hash: str | None = None, seq: int | None = None) -> str:
+def entry_hash_of(
+    entry: AuditEntry, *, prev_hash: str | None = None, seq: int | None = None
+) -> str:
     return compute_hash(
         prev_hash=entry.prev_hash if prev_hash is None else prev_hash,
         seq=entry.seq if seq is None else seq,
@@ -169,20 +171,28 @@ def verify() -> VerifyResult:
         if problem is not None:
             culprit, message = problem
             return VerifyResult(
-                ok=False, checked=checked, problem=message, seq=culprit.seq, entry_id=str(culprit.id)
+                ok=False,
+                checked=checked,
+                problem=message,
+                seq=culprit.seq,
+                entry_id=str(culprit.id),
             )
         prev = entry
         checked += 1
     return VerifyResult(ok=True, checked=checked)
 
 
-def _diagnose(
+def _diagnose(  # noqa: PLR0911 - one return per kind of tampering reads best
     entry: AuditEntry, prev: AuditEntry | None, following: AuditEntry | None
 ) -> tuple[AuditEntry, str] | None:
     expected_seq = prev.seq + 1 if prev else 1
     expected_prev_hash = prev.entry_hash if prev else GENESIS_HASH
     if entry.seq > expected_seq:
-        gap = f"#{expected_seq}" if entry.seq == expected_seq + 1 else f"#{expected_seq}-#{entry.seq - 1}"
+        gap = (
+            f"#{expected_seq}"
+            if entry.seq == expected_seq + 1
+            else f"#{expected_seq}-#{entry.seq - 1}"
+        )
         return entry, f"entry {gap} was deleted (the chain jumps to #{entry.seq})"
     content_ok = entry_hash_of(entry) == entry.entry_hash
     linked = entry.prev_hash == expected_prev_hash

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from nacl import bindings
+from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
-from nacl.encoding import RawEncoder
 from nacl.utils import random as random_bytes
 
 from refuge.security.keystore import load_key_file
@@ -37,6 +37,7 @@ _FIELD_HEADER = bytes([FORMAT_VERSION, ALG_XCHACHA20_POLY1305])
 _WRAP_HEADER_FORMAT = ">BBH"  # version, algorithm, KEK version
 _WRAP_HEADER_BYTES = struct.calcsize(_WRAP_HEADER_FORMAT)
 STREAM_CHUNK_BYTES = 1 << 20
+_MAX_INDEX_BITS = 256
 
 
 class DecryptionError(Exception):
@@ -68,7 +69,9 @@ class KeyContext:
     purpose: str
 
     def aad(self, kek_version: int) -> bytes:
-        return f"refuge/dek/v{FORMAT_VERSION}|{self.key_id}|{self.purpose}|kek={kek_version}".encode()
+        return (
+            f"refuge/dek/v{FORMAT_VERSION}|{self.key_id}|{self.purpose}|kek={kek_version}".encode()
+        )
 
 
 # Ciphertext length reveals the plaintext's length bucket only, never its exact length.
@@ -108,11 +111,13 @@ class Crypto(Protocol):
 
     def blind_index(self, domain: str, value: str, *, bits: int) -> bytes: ...
 
-    def encrypt_stream(self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes) -> Iterator[bytes]:
-        ...
+    def encrypt_stream(
+        self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes
+    ) -> Iterator[bytes]: ...
 
-    def decrypt_stream(self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes) -> Iterator[bytes]:
-        ...
+    def decrypt_stream(
+        self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes
+    ) -> Iterator[bytes]: ...
 
 
 def wrapped_key_version(wrapped: bytes) -> int:
@@ -128,7 +133,9 @@ def _aead_encrypt(key: bytes, plaintext: bytes, aad: bytes) -> tuple[bytes, byte
 
 def _aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
     try:
-        return bytes(bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key))
+        return bytes(
+            bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(ciphertext, aad, nonce, key)
+        )
     except (CryptoError, ValueError, TypeError):
         raise DecryptionError("ciphertext does not authenticate") from None
 
@@ -190,7 +197,7 @@ class LocalKeyCrypto:
             raise DecryptionError("plaintext is not text") from None
 
     def blind_index(self, domain: str, value: str, *, bits: int) -> bytes:
-        if not 1 <= bits <= 256:
+        if not 1 <= bits <= _MAX_INDEX_BITS:
             raise ValueError("bits must be between 1 and 256")
         key = self._derive(f"refuge/bidx/{domain}")
         digest = blake2b(value.encode("utf-8"), key=key, digest_size=32, encoder=RawEncoder)

@@ -39,7 +39,7 @@ class DataKeyField(models.OneToOneField):  # type: ignore[type-arg]
         kwargs.pop("to", None)
         return name, path, args, kwargs
 
-    def pre_save(self, model_instance: models.Model, add: bool) -> Any:  # noqa: FBT001
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         record_key(model_instance, self.name)
         return super().pre_save(model_instance, add)
 
@@ -64,7 +64,9 @@ def record_key(instance: models.Model, key_field: str) -> bytes:
     if getattr(instance, field.attname) is None:
         setattr(instance, key_field, _new_data_key(field.purpose))
     key = cast("DataKey", getattr(instance, key_field))
-    deks[key_field] = get_crypto().unwrap_key(bytes(key.wrapped), KeyContext(str(key.id), key.purpose))
+    deks[key_field] = get_crypto().unwrap_key(
+        bytes(key.wrapped), KeyContext(str(key.id), key.purpose)
+    )
     return deks[key_field]
 
 
@@ -91,7 +93,7 @@ class _EncryptedAttribute:
             dek = record_key(instance, self.field.key_field)
             text = get_crypto().decrypt_field(dek, ciphertext, context)
         except DecryptionError:
-            _audit_failure(instance, self.field, context)
+            _audit_failure(instance, context)
             raise DecryptionError(
                 f"Could not decrypt {context}: the value was moved, tampered with, or the key "
                 "does not match. The failure has been recorded in the audit log."
@@ -104,7 +106,7 @@ class _EncryptedAttribute:
         instance.__dict__.setdefault(_PENDING, {})[self.field.name] = self.field.clean_value(value)
 
 
-def _audit_failure(instance: models.Model, field: EncryptedTextField, context: FieldContext) -> None:
+def _audit_failure(instance: models.Model, context: FieldContext) -> None:
     from refuge.security import audit  # noqa: PLC0415 - audit imports models; avoid a cycle at import
 
     with transaction.atomic():
@@ -116,7 +118,7 @@ def _audit_failure(instance: models.Model, field: EncryptedTextField, context: F
         )
 
 
-class EncryptedTextField(models.BinaryField):
+class EncryptedTextField(models.BinaryField):  # type: ignore[type-arg]
     """Text encrypted at rest. Empty strings and None are both stored as NULL."""
 
     def __init__(self, *args: Any, key_field: str = "data_key", **kwargs: Any) -> None:
@@ -136,12 +138,16 @@ class EncryptedTextField(models.BinaryField):
     def get_attname(self) -> str:
         return f"{self.name}_ct"
 
-    def contribute_to_class(self, cls: type[models.Model], name: str, private_only: bool = False) -> None:  # noqa: FBT001, FBT002
+    def contribute_to_class(
+        self, cls: type[models.Model], name: str, private_only: bool = False
+    ) -> None:
         super().contribute_to_class(cls, name, private_only=private_only)
         setattr(cls, name, _EncryptedAttribute(self))
 
     def context(self, instance: models.Model) -> FieldContext:
-        return FieldContext(table=instance._meta.db_table, column=self.column, row_id=str(instance.pk))
+        return FieldContext(
+            table=instance._meta.db_table, column=self.get_attname(), row_id=str(instance.pk)
+        )
 
     def clean_value(self, value: Any) -> Any:
         if value is None or value == "":
@@ -156,7 +162,7 @@ class EncryptedTextField(models.BinaryField):
     def from_text(self, text: str) -> Any:
         return text
 
-    def pre_save(self, model_instance: models.Model, add: bool) -> Any:  # noqa: FBT001
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         pending: dict[str, Any] = model_instance.__dict__.get(_PENDING, {})
         if self.name in pending:
             value = pending.pop(self.name)

@@ -30,8 +30,8 @@ class RedactingFilter(logging.Filter):
 class NoLocalsExceptionReporterFilter(SafeExceptionReporterFilter):
     """Error reports show the stack but no frame variables or request data."""
 
-    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> list[tuple[str, Any]]:
-        return []
+    def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
+        return {}.items()
 
     def get_post_parameters(self, request: Any) -> dict[str, Any]:
         return {}
