@@ -123,3 +123,20 @@ def test_analysts_may_not_edit_documentation_cases_of_other_teams(cast):
         )
     )
     assert doc.pk not in editable
+
+
+def test_analysts_never_see_an_identity_even_on_the_team(cast):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=cast.case.team, user=cast.analyst, is_lead=True)
+    assert cast.case.pk in visible(cast.analyst, Case)
+    assert not access.can_reveal(cast.analyst, cast.falcon)
+    assert visible(cast.analyst, Relative) == set()
+
+
+def test_admins_put_on_a_team_still_see_no_relatives(cast):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=cast.case.team, user=cast.admin)
+    assert visible(cast.admin, Relative) == set()
+    assert not access.can_reveal(cast.admin, cast.falcon)

@@ -60,3 +60,19 @@ def test_location_uses_its_own_key():
 def test_empty_values_are_stored_as_null():
     person = PersonFactory(notes="")
     assert ProtectedPerson.objects.get(pk=person.pk).notes_ct is None
+
+
+@pytest.mark.django_db
+def test_a_missing_key_file_is_not_replaced_once_data_exists(settings, tmp_path):
+    from refuge.security.crypto import get_crypto
+    from refuge.security.keystore import KeyFileError
+
+    PersonFactory(legal_name="Someone")
+    settings.KEY_FILE = tmp_path / "elsewhere" / "master.key"
+    get_crypto.cache_clear()
+    try:
+        with pytest.raises(KeyFileError, match="does not exist"):
+            get_crypto()
+        assert not settings.KEY_FILE.exists()
+    finally:
+        get_crypto.cache_clear()

@@ -5,8 +5,9 @@
   identities, except a minor's identity, which only the team's lead may see.
 - Operators see every emergency case and every person by pseudonym (to log a call), never an
   identity unless they are on the team.
-- Analysts see documentation-only cases and their people by pseudonym, never an identity.
-- Admins manage accounts; they see no person and no case.
+- Analysts see documentation-only cases and their people by pseudonym, never an identity, even
+  when they are on a team (documentation is pseudonymised by design).
+- Admins manage accounts; they see no person and no case, even if put on a team.
 Everyone else gets nothing; refuge.security.access.scope() turns "nothing" into 404s.
 """
 
@@ -71,6 +72,8 @@ def _scope_relatives(actor: Any, queryset: QuerySet[Relative], action: str) -> Q
     # Relatives are identity data: only those who may see the person's identity see them.
     if actor.role == Role.COORDINATOR:
         return queryset
+    if actor.role in NO_IDENTITY_ROLES:
+        return queryset.none()
     team_cases = Case.objects.filter(team_id__in=_team_ids(actor))
     people = ProtectedPerson.objects.filter(
         Q(pk__in=team_cases.values("people")) & (Q(is_minor=False) | Q(pk__in=_led_people(actor)))
@@ -87,10 +90,14 @@ def _scope_case_children(actor: Any, queryset: QuerySet[Any], action: str) -> Qu
     return queryset.filter(case__in=Case.objects.filter(case_filter(actor, action)))
 
 
+# Roles that never see a legal identity, whatever team they are on.
+NO_IDENTITY_ROLES = {Role.ADMIN, Role.ANALYST}
+
+
 def can_reveal_person(actor: Any, person: ProtectedPerson) -> bool:
     if actor.role == Role.COORDINATOR:
         return True
-    if actor.role == Role.ADMIN:
+    if actor.role in NO_IDENTITY_ROLES:
         return False
     team_cases = Case.objects.filter(team_id__in=_team_ids(actor), people=person)
     if not person.is_minor:

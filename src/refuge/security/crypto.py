@@ -282,5 +282,11 @@ def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
 
 @cache
 def get_crypto() -> Crypto:
-    """The configured implementation; tests and `keys` commands may reset it with cache_clear."""
-    return LocalKeyCrypto(load_key_file(settings.KEY_FILE, create=True))
+    """The configured implementation; tests and `keys` commands may reset it with cache_clear.
+
+    The key file is created on first run only: once data keys exist, a missing key file means a
+    wrong REFUGE_KEY_FILE or a lost key, and a fresh key would make every record unreadable."""
+    from refuge.security.models import DataKey  # noqa: PLC0415 - models import this module's users
+
+    create = not settings.KEY_FILE.exists() and not DataKey.objects.exists()
+    return LocalKeyCrypto(load_key_file(settings.KEY_FILE, create=create))

@@ -37,7 +37,10 @@ def create_key_file(path: Path) -> None:
 def load_key_file(path: Path, *, create: bool) -> bytes:
     if not path.exists():
         if not create:
-            raise KeyFileError(f"Key file {path} does not exist.")
+            raise KeyFileError(
+                f"Key file {path} does not exist, but the database holds encrypted data. "
+                "Restore the key file from its backup, or point REFUGE_KEY_FILE at it."
+            )
         create_key_file(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
