@@ -14,7 +14,7 @@ def test_caseworker_adds_a_note_and_reads_it_in_russian(live_refuge, browser):
     page.goto(f"{live_refuge}/accounts/login/")
     page.fill("input[name=username]", "caseworker")
     page.fill("input[name=password]", "refuge-demo")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(re.compile(r"/$"))
 
     page.click("header nav >> text=People")

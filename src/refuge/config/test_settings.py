@@ -11,7 +11,7 @@ os.environ.setdefault("REFUGE_VAR_DIR", str(_TEST_VAR))
 os.environ.setdefault("REFUGE_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 
 from refuge.config.settings import *  # noqa: E402, F403
-from refuge.config.settings import DATABASES  # noqa: E402
+from refuge.config.settings import DATABASES, STATIC_ROOT  # noqa: E402
 
 # Argon2 at full strength makes a test suite crawl; tests check *which* hasher is used.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -25,3 +25,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 AXES_ENABLED = True
+# WhiteNoise warns (an error under -W error) when STATIC_ROOT does not exist.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
