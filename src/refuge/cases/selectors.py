@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from refuge.accounts.models import TeamMembership
+from refuge.accounts.models import Role, Team, TeamMembership, User
 from refuge.cases.models import Case, Task, TimelineEntry
 from refuge.core import clock
 from refuge.people.models import ProtectedPerson
@@ -118,3 +118,42 @@ def recent_activity(*, actor: Any, limit: int = 15) -> QuerySet[TimelineEntry]:
         .select_related("case", "author")
         .order_by("-occurred_at")[:limit]
     )
+
+
+def case_people(*, actor: Any, case: Case) -> QuerySet[ProtectedPerson]:
+    """The people on a case, by pseudonym; identities stay behind refuge.people.selectors."""
+    return (
+        access.scope(actor, ProtectedPerson.objects.filter(cases=case))
+        .only("id", "pseudonym", "is_minor", "risk_level")
+        .order_by("pseudonym")
+    )
+
+
+def case_can_edit(*, actor: Any, case: Case) -> bool:
+    return access.scope(actor, Case.objects.filter(pk=case.pk), action=access.EDIT).exists()
+
+
+def case_team_choices(*, actor: Any, case: Case | None = None) -> QuerySet[Team]:
+    """Teams `actor` may give a case to (their own; every team for a coordinator), plus the
+    case's current team so that an unchanged team stays a valid choice."""
+    if actor.role == Role.COORDINATOR:
+        return Team.objects.order_by("name")
+    teams = Team.objects.filter(memberships__user=actor)
+    if case is not None:
+        teams = teams | Team.objects.filter(pk=case.team_id)
+    return teams.distinct().order_by("name")
+
+
+def case_assignable_staff(*, case: Case) -> QuerySet[User]:
+    """Who a task on `case` can go to: the active members of its team."""
+    return User.objects.filter(memberships__team_id=case.team_id, is_active=True).order_by(
+        "username"
+    )
+
+
+def task_assignees(*, actor: Any) -> QuerySet[User]:
+    """Staff with open tasks on cases `actor` may see (choices for the case list filter)."""
+    open_tasks = access.scope(
+        actor, Task.objects.filter(done_at__isnull=True, assignee__isnull=False)
+    )
+    return User.objects.filter(pk__in=open_tasks.values("assignee_id")).order_by("username")

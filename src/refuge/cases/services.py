@@ -23,6 +23,15 @@ MAX_TASK_TITLE = 300
 CASE_OPENERS = {Role.COORDINATOR, Role.CASEWORKER, Role.LAWYER, Role.OPERATOR}
 
 
+def openable_case_types(actor: Any) -> tuple[str, ...]:
+    """The case types case_open accepts from `actor`, so forms offer nothing it would refuse."""
+    if actor.role not in CASE_OPENERS:
+        return ()
+    if actor.role == Role.OPERATOR:
+        return (CaseType.EMERGENCY,)
+    return tuple(CaseType.values)
+
+
 def _invalid(errors: dict[str, list[str]]) -> DomainError:
     return DomainError(_("Please correct the errors below."), field_errors=errors)
 
