@@ -105,14 +105,26 @@ def test_removing_someone_from_the_team_takes_effect_at_once(cast):
     assert not access.can_reveal(cast.lawyer, cast.falcon)
 
 
-def test_operators_may_edit_emergency_cases_only(cast):
+def test_operators_may_log_on_any_emergency_case(cast):
     emergency = CaseFactory(case_type=CaseType.EMERGENCY)
-    editable = set(
-        access.scope(cast.operator, Case.objects.all(), action=access.EDIT).values_list(
+    loggable = set(
+        access.scope(cast.operator, Case.objects.all(), action=access.LOG).values_list(
             "pk", flat=True
         )
     )
-    assert editable == {emergency.pk}
+    assert loggable == {emergency.pk}
+
+
+def test_operators_may_not_change_emergency_cases_of_other_teams(cast):
+    CaseFactory(case_type=CaseType.EMERGENCY)
+    assert not access.scope(cast.operator, Case.objects.all(), action=access.EDIT).exists()
+
+
+def test_operators_never_see_an_identity_even_on_the_team(cast):
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=cast.case.team, user=cast.operator)
+    assert not access.can_reveal(cast.operator, cast.falcon)
 
 
 def test_analysts_may_not_edit_documentation_cases_of_other_teams(cast):

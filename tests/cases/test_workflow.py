@@ -136,3 +136,21 @@ def test_changing_the_team_is_an_assignment_on_the_timeline(cast):
     other = cast.outsider.teams.get()
     services.case_update(actor=cast.coordinator, case=cast.case, team=other)
     assert cast.case.timeline.filter(kind=TimelineEntry.Kind.ASSIGNMENT).exists()
+
+
+def test_operators_route_an_emergency_to_any_team(cast):
+    case = services.case_open(
+        actor=cast.operator, case_type=CaseType.EMERGENCY, team=cast.case.team, people=[cast.falcon]
+    )
+    assert case.team == cast.case.team
+
+
+def test_people_the_actor_cannot_see_cannot_be_put_on_a_case(cast):
+    from tests.factories import PersonFactory
+
+    stranger = PersonFactory()
+    with pytest.raises(DomainError) as excinfo:
+        services.case_open(
+            actor=cast.caseworker, case_type=CaseType.LEGAL, team=cast.case.team, people=[stranger]
+        )
+    assert "people" in excinfo.value.field_errors

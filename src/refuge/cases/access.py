@@ -3,8 +3,9 @@
 - Coordinators see every person and case, and every identity (minors included).
 - Staff on a case's team see that case, its people, its timeline and tasks, and the people's
   identities, except a minor's identity, which only the team's lead may see.
-- Operators see every emergency case and every person by pseudonym (to log a call), never an
-  identity unless they are on the team.
+- Operators see every emergency case and every person by pseudonym, and may log calls and notes
+  on any emergency case; they change only their own teams' cases and never see an identity
+  (they act on pseudonyms; whoever is on the case's team holds the identity).
 - Analysts see documentation-only cases and their people by pseudonym, never an identity, even
   when they are on a team (documentation is pseudonymised by design).
 - Admins manage accounts; they see no person and no case, even if put on a team.
@@ -21,7 +22,7 @@ from refuge.accounts.models import Role, TeamMembership
 from refuge.cases.models import Case, CaseType, Task, TimelineEntry
 from refuge.people.models import ProtectedPerson, Relative
 from refuge.security import access
-from refuge.security.access import EDIT
+from refuge.security.access import EDIT, LOG
 
 
 def _team_ids(actor: Any) -> QuerySet[TeamMembership, Any]:
@@ -29,9 +30,11 @@ def _team_ids(actor: Any) -> QuerySet[TeamMembership, Any]:
 
 
 def _role_case_filter(actor: Any, action: str) -> Q | None:
-    """Cases a role sees beyond its teams (None: no extra cases)."""
+    """Cases a role reaches beyond its teams (None: no extra cases)."""
     if action == EDIT:
-        # Operators may log calls on any emergency case; nothing else widens edit rights.
+        return None
+    if action == LOG:
+        # Operators log calls on any emergency case; nothing else widens what one may add to.
         return Q(case_type=CaseType.EMERGENCY) if actor.role == Role.OPERATOR else None
     if actor.role == Role.OPERATOR:
         return Q(case_type=CaseType.EMERGENCY)
@@ -62,8 +65,8 @@ def _scope_people(
         return queryset.none()
     if actor.role == Role.COORDINATOR:
         return queryset
-    if actor.role == Role.OPERATOR and action != EDIT:
-        return queryset  # pseudonyms only: identities stay behind can_reveal
+    if actor.role == Role.OPERATOR and action == access.VIEW:
+        return queryset  # pseudonyms only: operators never pass can_reveal
     visible_cases = Case.objects.filter(case_filter(actor, action))
     return queryset.filter(pk__in=visible_cases.values("people"))
 
@@ -91,7 +94,7 @@ def _scope_case_children(actor: Any, queryset: QuerySet[Any], action: str) -> Qu
 
 
 # Roles that never see a legal identity, whatever team they are on.
-NO_IDENTITY_ROLES = {Role.ADMIN, Role.ANALYST}
+NO_IDENTITY_ROLES = {Role.ADMIN, Role.ANALYST, Role.OPERATOR}
 
 
 def can_reveal_person(actor: Any, person: ProtectedPerson) -> bool:

@@ -133,10 +133,16 @@ def case_can_edit(*, actor: Any, case: Case) -> bool:
     return access.scope(actor, Case.objects.filter(pk=case.pk), action=access.EDIT).exists()
 
 
+def case_can_log(*, actor: Any, case: Case) -> bool:
+    """May `actor` add a note or a call to the case's timeline?"""
+    return access.scope(actor, Case.objects.filter(pk=case.pk), action=access.LOG).exists()
+
+
 def case_team_choices(*, actor: Any, case: Case | None = None) -> QuerySet[Team]:
     """Teams `actor` may give a case to (their own; every team for a coordinator), plus the
     case's current team so that an unchanged team stays a valid choice."""
-    if actor.role == Role.COORDINATOR:
+    if actor.role in {Role.COORDINATOR, Role.OPERATOR}:
+        # Operators route emergencies to the team that must respond (see services.case_open).
         return Team.objects.order_by("name")
     teams = Team.objects.filter(memberships__user=actor)
     if case is not None:

@@ -16,7 +16,7 @@ from refuge.core.errors import DomainError
 from refuge.core.ids import random_code
 from refuge.people import validation
 from refuge.people.models import ProtectedPerson, RiskLevel
-from refuge.security import audit
+from refuge.security import access, audit
 
 MAX_TEXT = 20_000
 MAX_TASK_TITLE = 300
@@ -36,14 +36,28 @@ def _invalid(errors: dict[str, list[str]]) -> DomainError:
     return DomainError(_("Please correct the errors below."), field_errors=errors)
 
 
-def _check_team(actor: Any, team: Team | None, errors: dict[str, list[str]]) -> None:
+def _check_team(
+    actor: Any, team: Team | None, errors: dict[str, list[str]], *, any_team: bool = False
+) -> None:
+    """Staff give cases to their own teams; coordinators, and operators routing an emergency to
+    the team that must respond, to any team."""
     if team is None:
         errors.setdefault("team", []).append(_("Choose a team."))
     elif (
         actor.role != Role.COORDINATOR
+        and not any_team
         and not TeamMembership.objects.filter(team=team, user=actor).exists()
     ):
         errors.setdefault("team", []).append(_("You can only give cases to a team you are on."))
+
+
+def _check_people(actor: Any, people: list[ProtectedPerson], errors: dict[str, list[str]]) -> None:
+    """Only people the actor may see can be put on a case (defence in depth: the interfaces
+    already fetch them through access)."""
+    ids = {p.pk for p in people}
+    visible = access.scope(actor, ProtectedPerson.objects.filter(pk__in=ids)).count()
+    if visible != len(ids):
+        errors.setdefault("people", []).append(_("One of the chosen people cannot be found."))
 
 
 def _timeline(
@@ -82,11 +96,13 @@ def case_open(
         errors.setdefault("case_type", []).append(_("Operators open emergency cases only."))
     if risk_level not in RiskLevel.values:
         errors.setdefault("risk_level", []).append(_("Choose a risk level from the list."))
-    _check_team(actor, team, errors)
+    emergency_by_operator = actor.role == Role.OPERATOR and case_type == CaseType.EMERGENCY
+    _check_team(actor, team, errors, any_team=emergency_by_operator)
     summary = validation.clean_text(summary, limit=MAX_TEXT, field="summary", errors=errors)
+    people = list(people)
+    _check_people(actor, people, errors)
     if errors:
         raise _invalid(errors)
-    people = list(people)
     with transaction.atomic():
         for _attempt in range(20):
             case = Case(
@@ -143,6 +159,9 @@ def case_update(
         _check_team(actor, team, errors)
     if summary is not None:
         summary = validation.clean_text(summary, limit=MAX_TEXT, field="summary", errors=errors)
+    if people is not None:
+        people = list(people)
+        _check_people(actor, people, errors)
     if errors:
         raise _invalid(errors)
     changed: list[str] = []

@@ -162,11 +162,11 @@ def _timeline_rows(entries: Iterable[TimelineEntry]) -> list[TimelineRow]:
 
 
 def _timeline_context(
-    actor: User, case: Case, *, can_edit: bool, entry_form: TimelineEntryForm | None = None
+    actor: User, case: Case, *, entry_form: TimelineEntryForm | None = None
 ) -> dict[str, Any]:
     return {
         "case": case,
-        "can_edit": can_edit,
+        "can_log": selectors.case_can_log(actor=actor, case=case),
         "timeline": _timeline_rows(selectors.case_timeline(actor=actor, case=case)),
         "entry_form": entry_form or TimelineEntryForm(),
     }
@@ -185,8 +185,9 @@ def _render_detail(
     actor = _actor(request)
     can_edit = selectors.case_can_edit(actor=actor, case=case)
     allowed = case.allowed_transitions()
-    context = _timeline_context(actor, case, can_edit=can_edit, entry_form=entry_form)
+    context = _timeline_context(actor, case, entry_form=entry_form)
     context |= {
+        "can_edit": can_edit,
         "people": selectors.case_people(actor=actor, case=case),
         "tasks": selectors.case_tasks(actor=actor, case=case),
         "today": clock.today(),
@@ -218,7 +219,7 @@ def _case_for_edit(request: HttpRequest, case_id: uuid.UUID) -> Case:
 @require_POST
 def timeline_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor = _actor(request)
-    case = _case_for_edit(request, case_id)
+    case = selectors.case_get(actor=actor, case_id=case_id, action=access.LOG)
     form = TimelineEntryForm(request.POST)
     added = False
     if form.is_valid():
@@ -236,7 +237,7 @@ def timeline_add(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     if _is_htmx(request):
         # htmx swaps only 2xx responses (its default responseHandling), so a refused entry
         # comes back as 200 with the errors in the swapped form; nothing was written.
-        context = _timeline_context(actor, case, can_edit=True, entry_form=None if added else form)
+        context = _timeline_context(actor, case, entry_form=None if added else form)
         return render(request, "cases/_timeline.html", context)
     if added:
         messages.success(request, _("Added to the timeline."))

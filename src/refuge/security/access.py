@@ -21,8 +21,9 @@ Rule = Callable[[Any, "models.QuerySet[Any]", str], "models.QuerySet[Any]"]
 RevealRule = Callable[[Any, Any], bool]
 
 VIEW = "view"
+LOG = "log"  # add to a record's timeline (a call, a note) without changing the record
 EDIT = "edit"
-ACTIONS = (VIEW, EDIT)
+ACTIONS = (VIEW, LOG, EDIT)
 
 _rules: dict[type[models.Model], Rule] = {}
 _reveal_rules: dict[type[models.Model], RevealRule] = {}
@@ -46,7 +47,8 @@ def is_registered(model: type[models.Model]) -> bool:
 
 
 def scope(actor: Any, queryset: models.QuerySet[M], *, action: str = VIEW) -> models.QuerySet[M]:
-    """Only the rows of `queryset` that `actor` may see (or, with action=EDIT, change)."""
+    """Only the rows of `queryset` that `actor` may see (action=VIEW), add timeline entries to
+    (LOG) or change (EDIT)."""
     rule = _rules.get(queryset.model)
     if rule is None:
         raise ImproperlyConfigured(f"No access rule is registered for {queryset.model.__name__}.")
