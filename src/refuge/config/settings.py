@@ -159,6 +159,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "refuge.accounts.client_ip.client_ip"
+# Logins are in the audit trail (without addresses); axes keeps only failed attempts.
+AXES_DISABLE_ACCESS_LOG = True
 
 SESSION_IDLE_SECONDS = env_int("REFUGE_SESSION_IDLE_SECONDS", 900, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
@@ -180,7 +183,8 @@ SECURE_HSTS_SECONDS = env_int("REFUGE_HSTS_SECONDS", 0 if (DEBUG or DEMO_MODE) e
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = False
 SECURE_SSL_REDIRECT = env_bool("REFUGE_SSL_REDIRECT", default=False)
-if env_bool("REFUGE_BEHIND_TLS_PROXY"):
+BEHIND_PROXY = env_bool("REFUGE_BEHIND_TLS_PROXY")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts and
