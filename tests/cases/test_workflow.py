@@ -154,3 +154,19 @@ def test_people_the_actor_cannot_see_cannot_be_put_on_a_case(cast):
             actor=cast.caseworker, case_type=CaseType.LEGAL, team=cast.case.team, people=[stranger]
         )
     assert "people" in excinfo.value.field_errors
+
+
+def test_case_codes_grow_when_short_ones_collide(cast, monkeypatch):
+    from refuge.cases import services as case_services
+
+    lengths = []
+    real = case_services.random_code
+
+    def colliding(prefix, length=4):
+        lengths.append(length)
+        return cast.case.code if len(lengths) <= 8 else real(prefix, length)
+
+    monkeypatch.setattr(case_services, "random_code", colliding)
+    case = services.case_open(actor=cast.caseworker, case_type=CaseType.LEGAL, team=cast.case.team)
+    assert lengths[:8] == [4] * 8
+    assert len(case.code) == len("K-") + 5

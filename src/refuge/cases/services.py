@@ -104,9 +104,11 @@ def case_open(
     if errors:
         raise _invalid(errors)
     with transaction.atomic():
-        for _attempt in range(20):
+        for attempt in range(40):
             case = Case(
-                code=random_code("K"),
+                # Four characters while they are plentiful; longer once collisions show the
+                # short codes filling up (30^4 = 810,000 codes).
+                code=random_code("K", length=4 + attempt // 8),
                 case_type=case_type,
                 risk_level=risk_level,
                 team=team,
@@ -119,7 +121,7 @@ def case_open(
                 break
             except IntegrityError:
                 continue  # code collision: draw again
-        else:  # pragma: no cover - 20 collisions in a row means the code space is exhausted
+        else:  # pragma: no cover - 40 collisions in a row, even at 8 characters
             raise DomainError(_("Could not allocate a case code; try again."))
         case.people.set(people)
         _timeline(
