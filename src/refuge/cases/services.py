@@ -154,18 +154,10 @@ def case_update(
     people: Iterable[ProtectedPerson] | None = None,
 ) -> Case:
     """Change a case fetched through access with action=EDIT."""
-    errors: dict[str, list[str]] = {}
-    if risk_level is not None and risk_level not in RiskLevel.values:
-        errors.setdefault("risk_level", []).append(_("Choose a risk level from the list."))
-    if team is not None and team.pk != case.team_id:
-        _check_team(actor, team, errors)
-    if summary is not None:
-        summary = validation.clean_text(summary, limit=MAX_TEXT, field="summary", errors=errors)
-    if people is not None:
-        people = list(people)
-        _check_people(actor, people, errors)
-    if errors:
-        raise _invalid(errors)
+    people = list(people) if people is not None else None
+    summary = _check_update(
+        actor, case, risk_level=risk_level, summary=summary, team=team, people=people
+    )
     changed: list[str] = []
     with transaction.atomic():
         if risk_level is not None and risk_level != case.risk_level:
@@ -191,6 +183,30 @@ def case_update(
                 "refuge.cases.case.updated", actor=actor, obj=case, detail={"fields": changed}
             )
     return case
+
+
+def _check_update(
+    actor: Any,
+    case: Case,
+    *,
+    risk_level: str | None,
+    summary: str | None,
+    team: Team | None,
+    people: list[ProtectedPerson] | None,
+) -> str | None:
+    """Validate a case change; returns the cleaned summary."""
+    errors: dict[str, list[str]] = {}
+    if risk_level is not None and risk_level not in RiskLevel.values:
+        errors.setdefault("risk_level", []).append(_("Choose a risk level from the list."))
+    if team is not None and team.pk != case.team_id:
+        _check_team(actor, team, errors)
+    if summary is not None:
+        summary = validation.clean_text(summary, limit=MAX_TEXT, field="summary", errors=errors)
+    if people is not None:
+        _check_people(actor, people, errors)
+    if errors:
+        raise _invalid(errors)
+    return summary
 
 
 def _set_people(actor: Any, case: Case, people: Iterable[ProtectedPerson]) -> bool:
