@@ -136,22 +136,38 @@ def record(
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """What `verify()` found. On failure, `seq` and `entry_id` name the first bad entry; for a
+    deleted entry `seq` is the missing number and `entry_id` is empty (the row is gone)."""
+
     ok: bool
     checked: int
     problem: str = ""
+    kind: str = ""
     seq: int | None = None
     entry_id: str = ""
 
 
+@dataclass(frozen=True)
+class _Finding:
+    kind: str
+    seq: int
+    entry_id: str
+    message: str
+
+
+EDITED = "edited"
+DELETED = "deleted"
+INSERTED = "inserted"
+REORDERED = "reordered"
+
+
 def _iter_entries() -> Iterator[AuditEntry]:
-    # Keyset pagination keeps memory flat on long chains.
-    last = 0
-    while True:
-        batch = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[:2000])
-        if not batch:
-            return
+    # Keyset pagination keeps memory flat on long chains. The first page is unbounded below, so
+    # a row slipped in with seq 0 or a negative seq is still seen.
+    batch = list(AuditEntry.objects.order_by("seq")[:2000])
+    while batch:
         yield from batch
-        last = batch[-1].seq
+        batch = list(AuditEntry.objects.filter(seq__gt=batch[-1].seq).order_by("seq")[:2000])
 
 
 def _with_next(entries: Iterator[AuditEntry]) -> Iterator[tuple[AuditEntry, AuditEntry | None]]:
@@ -163,49 +179,125 @@ def _with_next(entries: Iterator[AuditEntry]) -> Iterator[tuple[AuditEntry, Audi
 
 
 def verify() -> VerifyResult:
-    """Walk the chain in seq order and report the first entry that does not fit."""
+    """Walk the chain in seq order and report the first entry that does not fit.
+
+    A chain alone cannot show a truncated tail or a wholesale rewrite from some entry onwards
+    (every later hash recomputed); signed checkpoints (security design b.7) will cover those."""
     prev: AuditEntry | None = None
     checked = 0
     for entry, following in _with_next(_iter_entries()):
-        problem = _diagnose(entry, prev, following)
-        if problem is not None:
-            culprit, message = problem
+        finding = _diagnose(entry, prev, following)
+        if finding is not None:
             return VerifyResult(
                 ok=False,
                 checked=checked,
-                problem=message,
-                seq=culprit.seq,
-                entry_id=str(culprit.id),
+                problem=finding.message,
+                kind=finding.kind,
+                seq=finding.seq,
+                entry_id=finding.entry_id,
             )
         prev = entry
         checked += 1
     return VerifyResult(ok=True, checked=checked)
 
 
-def _diagnose(  # noqa: PLR0911 - one return per kind of tampering reads best
+def _diagnose(
     entry: AuditEntry, prev: AuditEntry | None, following: AuditEntry | None
-) -> tuple[AuditEntry, str] | None:
+) -> _Finding | None:
     expected_seq = prev.seq + 1 if prev else 1
+    if entry.seq != expected_seq:
+        return _out_of_sequence(entry, expected_seq)
     expected_prev_hash = prev.entry_hash if prev else GENESIS_HASH
-    if entry.seq > expected_seq:
-        gap = (
-            f"#{expected_seq}"
-            if entry.seq == expected_seq + 1
-            else f"#{expected_seq}-#{entry.seq - 1}"
-        )
-        return entry, f"entry {gap} was deleted (the chain jumps to #{entry.seq})"
     content_ok = entry_hash_of(entry) == entry.entry_hash
     linked = entry.prev_hash == expected_prev_hash
     if content_ok and linked:
         return None
     if prev is not None and not linked and entry.prev_hash == prev.prev_hash:
-        # This entry was chained to the one before `prev`: `prev` was slipped in between.
-        return prev, f"entry #{prev.seq} was inserted (it is not part of the original chain)"
+        # This entry was chained to the one before `prev`: `prev` was slipped in between and
+        # the entries after it renumbered.
+        return _inserted(prev)
+    # The next entry links to our predecessor, skipping this one: this one is not original.
+    skipped = following is not None and following.prev_hash == expected_prev_hash
     if not content_ok:
-        for other_seq in (entry.seq + 1, entry.seq - 1):
-            if other_seq > 0 and entry_hash_of(entry, seq=other_seq) == entry.entry_hash:
-                return entry, f"entry #{entry.seq} was reordered (it was recorded as #{other_seq})"
-        if following is not None and following.prev_hash == expected_prev_hash:
-            return entry, f"entry #{entry.seq} was inserted (it is not part of the original chain)"
-        return entry, f"entry #{entry.seq} was edited (its content does not match its hash)"
-    return entry, f"entry #{entry.seq} does not follow #{expected_seq - 1} (the chain is broken)"
+        return _content_mismatch(entry, expected_seq, skipped=skipped)
+    if skipped:
+        return _inserted(entry)
+    if prev is not None:
+        # This entry is intact but points at another version of `prev`: `prev` was rewritten
+        # together with its own hash.
+        culprit, why = prev, f"its hash was recomputed; #{entry.seq} still points at the original"
+    else:
+        culprit, why = entry, "it does not start from the chain's first hash"
+    return _edited(culprit, why)
+
+
+def _out_of_sequence(entry: AuditEntry, expected_seq: int) -> _Finding:
+    if entry.seq < expected_seq:
+        # Only the first row can get here: nothing may come before #1.
+        return _Finding(
+            INSERTED, entry.seq, str(entry.id), f"entry #{entry.seq} was inserted before #1"
+        )
+    last = entry.seq - 1
+    gap = f"#{expected_seq}" if last == expected_seq else f"#{expected_seq}-#{last}"
+    return _Finding(
+        DELETED, expected_seq, "", f"entry {gap} was deleted (the chain resumes at #{entry.seq})"
+    )
+
+
+def _content_mismatch(entry: AuditEntry, expected_seq: int, *, skipped: bool) -> _Finding:
+    recorded = _recorded_seq(entry)
+    if recorded is not None and _has_predecessor(entry):
+        return _Finding(
+            REORDERED,
+            entry.seq,
+            str(entry.id),
+            f"entry #{entry.seq} was reordered (it was recorded as #{recorded})",
+        )
+    if recorded is not None:
+        # Recorded under another number, after a row that no longer exists.
+        return _Finding(
+            DELETED,
+            expected_seq,
+            "",
+            f"entry #{expected_seq} was deleted and the entries after it renumbered",
+        )
+    if skipped:
+        return _inserted(entry)
+    return _edited(entry, "its content does not match its hash")
+
+
+def _inserted(entry: AuditEntry) -> _Finding:
+    return _Finding(
+        INSERTED,
+        entry.seq,
+        str(entry.id),
+        f"entry #{entry.seq} was inserted (it is not part of the original chain)",
+    )
+
+
+def _edited(entry: AuditEntry, why: str) -> _Finding:
+    return _Finding(EDITED, entry.seq, str(entry.id), f"entry #{entry.seq} was edited ({why})")
+
+
+def _recorded_seq(entry: AuditEntry) -> int | None:
+    """The number `entry` had when it was hashed, if it is not its current one."""
+    candidates = [entry.seq - 1, entry.seq + 1]
+    if entry.prev_hash == GENESIS_HASH:
+        candidates.append(1)
+    # Only on a broken chain, so the unindexed lookup costs nothing in normal operation.
+    candidates += [
+        seq + 1
+        for seq in AuditEntry.objects.filter(entry_hash=entry.prev_hash).values_list(
+            "seq", flat=True
+        )
+    ]
+    for seq in dict.fromkeys(candidates):
+        if seq > 0 and seq != entry.seq and entry_hash_of(entry, seq=seq) == entry.entry_hash:
+            return seq
+    return None
+
+
+def _has_predecessor(entry: AuditEntry) -> bool:
+    if entry.prev_hash == GENESIS_HASH:
+        return True
+    return AuditEntry.objects.filter(entry_hash=entry.prev_hash).exists()

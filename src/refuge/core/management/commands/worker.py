@@ -1,0 +1,132 @@
+"""`refuge worker`: runs queued and periodic jobs until SIGTERM or SIGINT.
+
+Each tick writes a heartbeat row (the staff pages warn when none is fresh), queues the periodic
+tasks of the current period and runs a batch of due jobs. A signal lets the running job finish,
+then the worker exits. A database outage is waited out rather than ending the worker: alerts must
+resume on their own when the database comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, connections, transaction
+
+from refuge.core import clock, jobs
+from refuge.core.models import WorkerHeartbeat
+
+logger = logging.getLogger("refuge.worker")
+
+# Heartbeats of workers that died without cleaning up are removed after this long.
+STALE_HEARTBEAT = dt.timedelta(days=1)
+
+
+class Command(BaseCommand):
+    help = "Run background jobs (check-in deadlines, alerts, maintenance) until stopped."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--once", action="store_true", help="Run a single tick, then exit (for tests and cron)."
+        )
+        parser.add_argument(
+            "--batch", type=int, default=20, help="Jobs run per tick at most (default 20)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        batch = max(1, int(options["batch"]))
+        self._stop = threading.Event()
+        self._started_at = clock.now()
+        if options["once"]:
+            # One row per host however often cron runs us, instead of one per run.
+            self._worker_id = f"{socket.gethostname()[:60]}:once"
+            self.tick(batch)
+            return
+        self._worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        previous = self._install_signal_handlers()
+        self.stdout.write(f"worker {self._worker_id} started; polling every {self.poll_seconds} s")
+        try:
+            self._loop(batch)
+        finally:
+            self._restore_signal_handlers(previous)
+            self._remove_heartbeat()
+            self.stdout.write(f"worker {self._worker_id} stopped")
+
+    @property
+    def poll_seconds(self) -> int:
+        return int(settings.WORKER_POLL_SECONDS)
+
+    def _loop(self, batch: int) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.tick(batch)
+            except DatabaseError as exc:
+                # The message of a database error can quote row values: log its type only.
+                logger.warning("worker tick failed (%s); retrying", type(exc).__name__)
+                _refresh_connections()
+                ran = 0
+            if ran < batch:
+                # A full batch means more may be due: go again without waiting.
+                self._stop.wait(self.poll_seconds)
+
+    def tick(self, batch: int) -> int:
+        _refresh_connections()
+        self._beat()
+        jobs.schedule_periodic()
+        return jobs.run_due(batch)
+
+    def _beat(self) -> None:
+        now = clock.now()
+        with transaction.atomic():
+            WorkerHeartbeat.objects.update_or_create(
+                worker_id=self._worker_id,
+                defaults={
+                    "hostname": socket.gethostname()[:200],
+                    "pid": os.getpid(),
+                    "started_at": self._started_at,
+                    "last_tick_at": now,
+                },
+            )
+            WorkerHeartbeat.objects.filter(last_tick_at__lt=now - STALE_HEARTBEAT).delete()
+
+    def _remove_heartbeat(self) -> None:
+        # A deliberate stop shows on the staff pages at once instead of 30 seconds later.
+        try:
+            WorkerHeartbeat.objects.filter(worker_id=self._worker_id).delete()
+        except DatabaseError:
+            logger.warning("could not remove the heartbeat of worker %s", self._worker_id)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        del frame
+        self.stdout.write(f"received {signal.Signals(signum).name}; stopping after this tick")
+        self._stop.set()
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}  # signals reach the main thread only; the caller stops us some other way
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _restore_signal_handlers(self, previous: dict[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _refresh_connections() -> None:
+    """Drop connections that broke or outlived CONN_MAX_AGE, as Django does between requests.
+
+    A connection inside a transaction is left alone: that is a caller's (a test's) transaction."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()

@@ -1,0 +1,94 @@
+"""`refuge demo`: migrate, load the reference scenario, then run the web server and the worker
+until Ctrl-C. Refuses to run outside demo mode: the demo accounts share a published password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from refuge.demo import processes, scenario
+
+HOST = "127.0.0.1"
+NOT_DEMO_MODE = (
+    "refuge demo loads fictional people and staff accounts that share the published password "
+    f"'{scenario.DEMO_PASSWORD}', so it only runs in demo mode. Start it with REFUGE_DEMO=1 "
+    "(for example: REFUGE_DEMO=1 refuge demo), and never on an instance holding real data."
+)
+
+
+class Command(BaseCommand):
+    help = "Run Refuge with the reference scenario's demo data (demo mode only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-serve",
+            action="store_true",
+            help="Migrate and load the demo data, then exit without starting the server.",
+        )
+        parser.add_argument(
+            "--port", type=int, default=8000, help="Port of the web server (default 8000)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_MODE:
+            raise CommandError(NOT_DEMO_MODE)
+        port = int(options["port"])
+        if not 1 <= port <= 65535:  # noqa: PLR2004 - the TCP port range
+            raise CommandError("--port must be between 1 and 65535")
+        serve = not options["no_serve"]
+        if serve and not processes.port_is_free(HOST, port):
+            raise CommandError(f"Port {port} on {HOST} is in use; choose another with --port.")
+        self.stdout.write("Applying database migrations ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        result = scenario.scenario_load()
+        self._report(result)
+        if serve:
+            self._serve(port)
+
+    def _report(self, result: scenario.LoadResult) -> None:
+        if result.users_created:
+            self.stdout.write(f"Created staff accounts: {', '.join(result.users_created)}")
+        if result.story_created:
+            self.stdout.write(
+                "Loaded the reference scenario: FALCON and BIRCH, FALCON's relatives at risk, "
+                f"cases {', '.join(result.cases)}."
+            )
+        else:
+            self.stdout.write("The reference scenario was already loaded; nothing new created.")
+
+    def _serve(self, port: int) -> None:
+        url = f"http://{HOST}:{port}"
+        # WhiteNoise serves the demo's assets through the finders, but warns on every start-up
+        # when STATIC_ROOT does not exist yet.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        supervisor = processes.Supervisor(
+            {
+                "web server": processes.refuge_command("runserver", "--noreload", f"{HOST}:{port}"),
+                "worker": processes.refuge_command("worker"),
+            }
+        )
+        try:
+            supervisor.run(
+                ready=lambda: processes.port_is_open(HOST, port),
+                on_ready=lambda: self._banner(url),
+            )
+        except processes.ChildFailedError as error:
+            raise CommandError(f"Demo stopped: {error}.") from None
+        self.stdout.write("Demo stopped.")
+
+    def _banner(self, url: str) -> None:
+        width = max(len(name) for name, _role in scenario.STAFF)
+        lines = [
+            "",
+            "=" * 64,
+            f"Refuge demo is running at {url}",
+            f"Log in as any of these users, password: {scenario.DEMO_PASSWORD}",
+        ]
+        lines += [f"  {name.ljust(width)}  {role.label}" for name, role in scenario.STAFF]
+        lines += ["Press Ctrl-C to stop the web server and the worker.", "=" * 64, ""]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()

@@ -1,0 +1,222 @@
+"""`refuge demo`: the reference scenario as demo data, and the demo's web server and worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from refuge.accounts.models import Team, TeamMembership, User
+from refuge.cases import selectors as case_selectors
+from refuge.cases.models import Case, CaseStatus, CaseType, Task, TimelineEntry
+from refuge.core import clock
+from refuge.core.errors import NotFoundError
+from refuge.demo import scenario
+from refuge.people import selectors
+from refuge.people.models import ProtectedPerson, Relative
+from refuge.security import audit
+from refuge.security.models import AuditEntry, DataKey
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = (User, Team, TeamMembership, ProtectedPerson, Relative, Case, TimelineEntry, Task)
+
+
+@pytest.fixture
+def demo_mode(settings):  # type: ignore[no-untyped-def]
+    settings.DEMO_MODE = True
+    return settings
+
+
+@pytest.fixture
+def loaded(db, demo_mode, capsys):  # type: ignore[no-untyped-def]
+    call_command("demo", "--no-serve")
+    return capsys.readouterr().out
+
+
+def _user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+def _counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in (*MODELS, DataKey, AuditEntry)}
+
+
+@pytest.mark.django_db
+def test_refuses_outside_demo_mode(settings):
+    settings.DEMO_MODE = False
+    with pytest.raises(CommandError, match="REFUGE_DEMO=1"):
+        call_command("demo", "--no-serve")
+    assert not User.objects.exists()
+    with pytest.raises(scenario.DemoModeRequiredError):
+        scenario.scenario_load()
+
+
+def test_loads_the_scenario(loaded):
+    assert "Created staff accounts: operator, caseworker, lawyer" in loaded
+    assert set(ProtectedPerson.objects.values_list("pseudonym", flat=True)) == {"FALCON", "BIRCH"}
+    birch = ProtectedPerson.objects.get(pseudonym="BIRCH")
+    falcon = ProtectedPerson.objects.get(pseudonym="FALCON")
+    assert birch.is_minor
+    assert not falcon.is_minor
+    relatives = Relative.objects.filter(person=falcon)
+    assert sorted(r.relation for r in relatives) == ["mother", "sibling"]
+    assert {r.risk_level for r in relatives} == {"high"}
+    assert sorted(Case.objects.values_list("case_type", flat=True)) == sorted(CaseType.values)
+    for case in Case.objects.all():
+        assert case.status == CaseStatus.ACTIVE
+        assert set(case.people.all()) == {falcon, birch}
+        assert case.team.name == scenario.TEAM_NAME
+    assert audit.verify().ok
+
+
+def test_the_call_and_the_lawyer_on_site_are_recorded(loaded):
+    emergency = Case.objects.get(case_type=CaseType.EMERGENCY)
+    assert emergency.opened_by == _user("operator")
+    call = emergency.timeline.get(kind=TimelineEntry.Kind.CALL)
+    assert call.author == _user("operator")
+    assert timezone.localtime(call.occurred_at).time() == dt.time(15, 0)
+    on_site = emergency.timeline.get(author=_user("lawyer"))
+    assert on_site.occurred_at - call.occurred_at == dt.timedelta(minutes=30)
+    assert "signs of a struggle" in (on_site.text or "")
+    assert "screaming" in (emergency.summary or "").lower()
+
+
+def test_the_lawyer_has_the_task_to_chase_the_police(loaded):
+    task = Task.objects.get()
+    assert task.title == "Chase the police for the claim's reference number"
+    assert task.assignee == _user("lawyer")
+    assert task.due_date == clock.today() + dt.timedelta(days=3)
+    assert task.case.case_type == CaseType.LEGAL
+
+
+def test_running_it_again_creates_nothing(loaded, capsys):
+    before = _counts()
+    call_command("demo", "--no-serve")
+    assert "already loaded" in capsys.readouterr().out
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(("username", "role"), scenario.STAFF)
+def test_every_role_has_an_account(loaded, username, role):
+    user = _user(username)
+    assert user.role == role
+    assert user.check_password("refuge-demo")
+    assert user.is_active
+
+
+def test_team_has_the_caseworker_as_lead_and_the_lawyer(loaded):
+    team = Team.objects.get(name="Nizhny Novgorod team")
+    members = {m.user.username: m.is_lead for m in team.memberships.select_related("user")}
+    assert members == {"caseworker": True, "lawyer": False}
+
+
+def test_caseworker_sees_falcons_identity(loaded):
+    caseworker = _user("caseworker")
+    falcon = selectors.person_get(
+        actor=caseworker, person_id=ProtectedPerson.objects.get(pseudonym="FALCON").pk
+    )
+    identity = selectors.person_identity(actor=caseworker, person=falcon, purpose="demo test")
+    assert identity.legal_name == scenario.FALCON_NAME
+    assert identity.phones == scenario.FALCON_PHONE
+    assert identity.address == scenario.FLAT_ADDRESS
+    assert AuditEntry.objects.filter(
+        action="refuge.people.identity.viewed", object_id=str(falcon.pk)
+    ).exists()
+
+
+def test_only_the_team_lead_sees_the_minors_identity(loaded):
+    birch_id = ProtectedPerson.objects.get(pseudonym="BIRCH").pk
+    lead = _user("caseworker")
+    birch = selectors.person_get(actor=lead, person_id=birch_id)
+    assert selectors.person_identity(actor=lead, person=birch, purpose="t").legal_name == (
+        scenario.BIRCH_NAME
+    )
+    lawyer = _user("lawyer")
+    birch = selectors.person_get(actor=lawyer, person_id=birch_id)
+    with pytest.raises(NotFoundError):
+        selectors.person_identity(actor=lawyer, person=birch, purpose="t")
+
+
+def test_analyst_sees_the_documentation_case_but_no_identity(loaded):
+    analyst = _user("analyst")
+    visible = case_selectors.case_list(actor=analyst)
+    assert [c.case_type for c in visible] == [CaseType.DOCUMENTATION]
+    falcon_id = ProtectedPerson.objects.get(pseudonym="FALCON").pk
+    falcon = selectors.person_get(actor=analyst, person_id=falcon_id)
+    with pytest.raises(NotFoundError):
+        selectors.person_identity(actor=analyst, person=falcon, purpose="t")
+
+
+# --- the served demo --------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _demo_env(var_dir: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("REFUGE_") and k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        REFUGE_DEMO="1",
+        REFUGE_VAR_DIR=str(var_dir),
+        REFUGE_WORKER_POLL_SECONDS="1",
+        DJANGO_SETTINGS_MODULE="refuge.config.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.mark.slow
+def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "refuge.cli", "demo", "--port", str(port)],
+        cwd=REPO,
+        env=_demo_env(tmp_path / "var"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        assert demo.stdout is not None
+        while time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        output = "".join(seen)
+        assert f"running at {url}" in output, output
+        assert "password: refuge-demo" in output
+        for username, _role in scenario.STAFF:
+            assert f"  {username}" in output
+        with urllib.request.urlopen(f"{url}/accounts/login/", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+    finally:
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=30)
+    assert demo.returncode == 0, "".join(seen) + rest
+    assert "Demo stopped." in rest
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the web server is gone
