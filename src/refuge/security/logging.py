@@ -9,15 +9,23 @@ from typing import Any
 from django.views.debug import SafeExceptionReporterFilter
 
 # Phone-like digit runs and bearer tokens are masked wherever they slip into a log message.
-_PATTERNS = [
-    re.compile(r"\+?\d[\d\s().-]{7,}\d"),
-    re.compile(r"(?i)(bearer|token|pin|password)([=:\s]+)\S+"),
-]
+_PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+_SECRET_AFTER_WORD = re.compile(r"(?i)(bearer|token|pin|password)([=:\s]+)\S+")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\b")
+_MIN_PHONE_DIGITS = 9
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < _MIN_PHONE_DIGITS or _ISO_DATE.match(text):
+        return text
+    return "[redacted]"
 
 
 def redact(text: str) -> str:
-    text = _PATTERNS[0].sub("[redacted]", text)
-    return _PATTERNS[1].sub(r"\1\2[redacted]", text)
+    text = _PHONE_LIKE.sub(_mask_phone, text)
+    return _SECRET_AFTER_WORD.sub(r"\1\2[redacted]", text)
 
 
 class RedactingFilter(logging.Filter):
