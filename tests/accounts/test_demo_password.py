@@ -1,10 +1,7 @@
 """The published demo password ("refuge-demo") only works in demo mode: at login, and when an
 account's password is set."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import override_settings
@@ -19,13 +16,6 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 LOGIN = reverse("accounts:login")
-
-
-@pytest.fixture(autouse=True)
-def _static_root():
-    # WhiteNoise warns (an error under -W error) when STATIC_ROOT is missing, and the test
-    # settings point it into a fresh temporary directory.
-    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture

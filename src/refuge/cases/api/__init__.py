@@ -1,0 +1,5 @@
+"""The cases API router (endpoints) and its schemas, split to keep each module small."""
+
+from refuge.cases.api.endpoints import PATH_OBJECTS, router
+
+__all__ = ["PATH_OBJECTS", "router"]
