@@ -107,3 +107,19 @@ def test_people_who_turn_18_lose_the_minor_flag(cast):
 )
 def test_is_minor(born, today, expected):
     assert is_minor(born, today=today) is expected
+
+
+def test_erasing_a_minors_birth_date_keeps_the_minor_flag(cast):
+    services.person_update(
+        actor=cast.caseworker, person=cast.birch, identity=identity(date_of_birth=None)
+    )
+    assert ProtectedPerson.objects.get(pk=cast.birch.pk).is_minor
+
+
+def test_a_relative_without_a_risk_level_is_refused(cast):
+    relative = RelativeFactory(person=cast.falcon)
+    with pytest.raises(DomainError) as excinfo:
+        services.relative_update(
+            actor=cast.caseworker, relative=relative, values={"risk_level": None}
+        )
+    assert "risk_level" in excinfo.value.field_errors

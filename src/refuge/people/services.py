@@ -176,7 +176,8 @@ def person_update(
             if (getattr(person, name) or None) != (value or None):
                 setattr(person, name, value)
                 changed.append(name)
-        if "date_of_birth" in changed:
+        if "date_of_birth" in changed and cleaned["date_of_birth"] is not None:
+            # Only a known birth date clears the flag: erasing the date keeps a minor protected.
             person.is_minor = validation.is_minor(cleaned["date_of_birth"])
         if changed:
             person.save()
@@ -231,6 +232,8 @@ def _clean_relative(values: dict[str, Any]) -> dict[str, Any]:
     if "relation" in values and values["relation"] not in Relative.Relation.values:
         errors.setdefault("relation", []).append(_("Choose a relation from the list."))
     if "risk_level" in values:
+        if values["risk_level"] is None:
+            errors.setdefault("risk_level", []).append(_("Choose a risk level from the list."))
         _clean_risk(values["risk_level"], errors)
     cleaned: dict[str, Any] = {k: values[k] for k in ("relation", "risk_level") if k in values}
     for key in RELATIVE_FIELDS:
