@@ -51,12 +51,12 @@ def test_a_missing_body_is_422(cast, lawyer_api):
 def test_a_wrong_type_is_422_naming_the_field(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"summary": 5})
     assert response.status_code == 422
-    assert response.json()["errors"] == {"summary": ["Input should be a valid string"]}
+    assert response.json()["errors"] == {"summary": ['Send text here.']}
 
 
 def test_an_oversized_string_is_422(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"summary": "x" * 20_001})
-    assert response.json()["errors"] == {"summary": ["String should have at most 20000 characters"]}
+    assert response.json()["errors"] == {"summary": ['Too long: at most 20000 characters.']}
 
 
 def test_an_oversized_string_changes_nothing(cast, lawyer_api):
@@ -67,7 +67,7 @@ def test_an_oversized_string_changes_nothing(cast, lawyer_api):
 def test_an_unknown_enum_value_lists_the_choices(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"risk_level": "extreme"})
     assert response.json()["errors"] == {
-        "risk_level": ["Input should be 'low', 'medium', 'high' or 'critical'"]
+        "risk_level": ["Choose one of: 'low', 'medium', 'high' or 'critical'."]
     }
 
 
@@ -78,7 +78,7 @@ def test_a_nested_error_names_the_nested_field(cast, lawyer_api):
 
 def test_an_unknown_field_is_refused_not_ignored(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"risk": "low"})
-    assert response.json()["errors"] == {"risk": ["Extra inputs are not permitted"]}
+    assert response.json()["errors"] == {"risk": ['This field is not part of the request; remove it.']}
 
 
 def test_a_malformed_id_in_the_path_is_422(cast, lawyer_api):
@@ -230,3 +230,10 @@ def test_arbitrary_input_never_causes_a_server_error(cast, lawyer_api, endpoint,
     assert response.status_code in {200, 201, 400, 422}, response.content
     if response.status_code >= 400:
         assert audit_count() == before
+
+
+def test_field_messages_come_in_the_requested_language(cast, lawyer_api):
+    response = lawyer_api.patch(
+        f"cases/{cast.case.pk}", {"summary": 5}, headers={"Accept-Language": "ru"}
+    )
+    assert response.json()["errors"] == {"summary": ["Здесь нужен текст."]}

@@ -25,6 +25,7 @@ from ninja.types import DictStrAny
 from refuge.accounts import api as accounts_api
 from refuge.accounts.models import User
 from refuge.cases import api as cases_api
+from refuge.config.api_messages import translated_message
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people import api as people_api
 from refuge.security import access
@@ -161,7 +162,7 @@ def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespo
     for error in exc.errors:
         # Only the message: pydantic's error also carries the rejected input, which may be an
         # identity and has no business in a response or a log.
-        errors.setdefault(_field_name(error.get("loc", ())), []).append(str(error.get("msg", "")))
+        errors.setdefault(_field_name(error.get("loc", ())), []).append(translated_message(error))
     return _error(request, 422, _("Please correct the errors below."), errors)
 
 
