@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from refuge.core.models import UUIDModel
 from refuge.people.models import RiskLevel
@@ -22,7 +23,7 @@ class CaseType(models.TextChoices):
 class CaseStatus(models.TextChoices):
     INTAKE = "intake", _("Intake")
     VERIFICATION = "verification", _("Verification")
-    ACTIVE = "active", _("Active")
+    ACTIVE = "active", pgettext_lazy("case status", "Active")
     CLOSED = "closed", _("Closed")
     ARCHIVED = "archived", _("Archived")
 
