@@ -22,6 +22,8 @@ DEBUG = env_bool("REFUGE_DEBUG")
 
 VAR_DIR = env_path("REFUGE_VAR_DIR", Path.cwd() / "var")
 KEY_FILE = env_path("REFUGE_KEY_FILE", VAR_DIR / "keys" / "master.key")
+# Keys the check-in PIN hashes; separate from the master key so check-ins work while sealed.
+PIN_KEY_FILE = env_path("REFUGE_PIN_KEY_FILE", VAR_DIR / "keys" / "pin.key")
 
 
 def _secret_key() -> str:
@@ -60,6 +62,8 @@ INSTALLED_APPS = [
     "refuge.accounts",
     "refuge.people",
     "refuge.cases",
+    "refuge.alerts",
+    "refuge.intake",
     "refuge.demo",
 ]
 

@@ -16,6 +16,7 @@ from refuge.config.settings import DATABASES, STATIC_ROOT  # noqa: E402
 # Argon2 at full strength makes a test suite crawl; tests check *which* hasher is used.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 KEY_FILE = _TEST_VAR / "keys" / "master.key"
+PIN_KEY_FILE = _TEST_VAR / "keys" / "pin.key"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(_TEST_VAR / "test.sqlite3")}
 elif os.environ.get("REFUGE_TEST_DATABASE_NAME"):

@@ -1,0 +1,86 @@
+"""Check-in PINs are stored as keyed hashes. The key lives in its own file outside the database
+(REFUGE_PIN_KEY_FILE), apart from the master key, so that check-ins keep working when the
+master key is sealed away, and a stolen database alone does not let anyone try all 10,000 PINs.
+
+Verification always computes both hashes (normal and duress) in the same order and compares in
+constant time, so a duress PIN takes exactly the code path of a normal one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import os
+import re
+import stat
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.utils import random as random_bytes
+
+PIN_RE = re.compile(r"^[0-9]{4,8}$")
+_HEADER = "refuge-pin-key:v1:"
+_KEY_BYTES = 32
+
+
+class PinKeyError(Exception):
+    """The PIN key file is unreadable, malformed or too open."""
+
+
+class PinMatch(Enum):
+    NONE = "none"
+    NORMAL = "normal"
+    DURESS = "duress"
+
+
+def _load_or_create(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = _HEADER + base64.b64encode(random_bytes(_KEY_BYTES)).decode("ascii") + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, data.encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise PinKeyError(f"PIN key file {path} is readable by others; run: chmod 600 {path}")
+    text = path.read_text(encoding="ascii").strip()
+    if not text.startswith(_HEADER):
+        raise PinKeyError(f"PIN key file {path} is not a Refuge PIN key file.")
+    try:
+        key = base64.b64decode(text[len(_HEADER) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise PinKeyError(f"PIN key file {path} is corrupted.") from None
+    if len(key) != _KEY_BYTES:
+        raise PinKeyError(f"PIN key file {path} is corrupted (wrong key length).")
+    return key
+
+
+@cache
+def _key() -> bytes:
+    return _load_or_create(settings.PIN_KEY_FILE)
+
+
+def pin_hash(schedule_id: str, pin: str) -> str:
+    """Keyed BLAKE2b of the PIN, bound to its schedule (the same PIN on two schedules differs)."""
+    message = f"refuge/pin/v1|{schedule_id}|{pin}".encode()
+    digest = blake2b(message, key=_key(), digest_size=32, encoder=RawEncoder)
+    return "v1$" + digest.hex()
+
+
+def match(schedule_id: str, pin: str, *, normal_hash: str, duress_hash: str) -> PinMatch:
+    """Which stored PIN `pin` is. Both hashes are always computed and compared."""
+    candidate = pin_hash(schedule_id, pin) if PIN_RE.match(pin) else pin_hash(schedule_id, "-")
+    is_normal = hmac.compare_digest(candidate, normal_hash or "v1$")
+    is_duress = hmac.compare_digest(candidate, duress_hash or "v1$")
+    if is_duress:
+        return PinMatch.DURESS
+    if is_normal:
+        return PinMatch.NORMAL
+    return PinMatch.NONE
