@@ -264,6 +264,59 @@ class CheckinLink(UUIDModel):
         return f"check-in link {self.pk}"
 
 
+class ChannelBinding(UUIDModel):
+    """Binds an outside sender (an SMS number, a Telegram chat) to a protected person's check-ins.
+    Only a keyed hash of the normalised sender is stored (see alerts.pins), so the table does not
+    list anyone's phone number or account."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", _("SMS")
+        TELEGRAM = "telegram", _("Telegram")
+
+    person = models.ForeignKey(
+        "people.ProtectedPerson", on_delete=models.CASCADE, related_name="checkin_bindings"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sender_hash = models.CharField(max_length=128)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[ChannelBinding]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["kind", "sender_hash"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="alerts_binding_one_live_per_sender",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} binding {self.pk}"
+
+
+class InboundMessage(models.Model):
+    """Ids of messages already accepted from a gateway or bot: a replayed message is refused."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField()
+
+    objects: ClassVar[models.Manager[InboundMessage]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="alerts_inbound_once"),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["received_at"], name="alerts_inbound_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} message"
+
+
 class Checkin(models.Model):
     """One accepted check-in. Raw history is short-lived (see the retention job)."""
 
