@@ -1,0 +1,154 @@
+"""Check-in schedules, personal links, sender bindings, inbound message ids, check-ins."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from refuge.core.models import UUIDModel
+
+
+class CheckinSchedule(UUIDModel):
+    """When a protected person must check in. The next deadline lives in the database, so
+    nothing is lost while workers are down."""
+
+    class Kind(models.TextChoices):
+        INTERVAL = "interval", _("Every N hours")
+        DAILY = "daily", _("Daily at a time")
+
+    person = models.OneToOneField(
+        "people.ProtectedPerson", on_delete=models.CASCADE, related_name="checkin_schedule"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    interval_hours = models.PositiveIntegerField(_("every (hours)"), null=True, blank=True)
+    daily_time = models.TimeField(_("daily at"), null=True, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
+    grace_minutes = models.PositiveIntegerField(_("grace period (minutes)"), default=120)
+    paused = models.BooleanField(_("paused"), default=False)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    # The deadline the person must check in by; missed when next_deadline + grace passes.
+    next_deadline = models.DateTimeField(null=True, blank=True)
+    # next_deadline + grace, indexed: the worker's query touches only what is due.
+    alert_at = models.DateTimeField(null=True, blank=True)
+    last_checkin_at = models.DateTimeField(null=True, blank=True)
+    # Keyed hashes (the key is outside the database: see alerts.pins). Empty until set.
+    pin_hash = models.CharField(max_length=128, blank=True)
+    duress_pin_hash = models.CharField(max_length=128, blank=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[CheckinSchedule]]
+
+    class Meta:
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["paused", "alert_at"], name="alerts_schedule_due"),
+        ]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="interval", interval_hours__gte=1)
+                    | models.Q(kind="daily", daily_time__isnull=False)
+                ),
+                name="alerts_schedule_kind_has_its_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in schedule of {self.person_id}"
+
+
+class CheckinLink(UUIDModel):
+    """A protected person's secret personal link to the SOS and check-in page. Only a digest of
+    the token is stored; re-issuing revokes the previous link."""
+
+    person = models.ForeignKey(
+        "people.ProtectedPerson", on_delete=models.CASCADE, related_name="checkin_links"
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[CheckinLink]]
+
+    def __str__(self) -> str:
+        return f"check-in link {self.pk}"
+
+
+class ChannelBinding(UUIDModel):
+    """Binds an outside sender (an SMS number, a Telegram chat) to a protected person's check-ins.
+    Only a keyed hash of the normalised sender is stored (see alerts.pins), so the table does not
+    list anyone's phone number or account."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", _("SMS")
+        TELEGRAM = "telegram", _("Telegram")
+
+    person = models.ForeignKey(
+        "people.ProtectedPerson", on_delete=models.CASCADE, related_name="checkin_bindings"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    sender_hash = models.CharField(max_length=128)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[ChannelBinding]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["kind", "sender_hash"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="alerts_binding_one_live_per_sender",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} binding {self.pk}"
+
+
+class InboundMessage(models.Model):
+    """Ids of messages already accepted from a gateway or bot: a replayed message is refused."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=20)
+    message_id = models.CharField(max_length=200)
+    received_at = models.DateTimeField()
+
+    objects: ClassVar[models.Manager[InboundMessage]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["source", "message_id"], name="alerts_inbound_once"),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["received_at"], name="alerts_inbound_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} message"
+
+
+class Checkin(models.Model):
+    """One accepted check-in. Raw history is short-lived (see the retention job)."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web page")
+        WEBHOOK = "webhook", _("SMS gateway")
+        TELEGRAM = "telegram", _("Telegram")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    schedule = models.ForeignKey(CheckinSchedule, on_delete=models.CASCADE, related_name="checkins")
+    at = models.DateTimeField()
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    under_duress = models.BooleanField(default=False)
+
+    objects: ClassVar[models.Manager[Checkin]]
+
+    class Meta:
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["schedule", "at"], name="alerts_checkin_schedule_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in at {self.at}"
