@@ -51,12 +51,12 @@ def test_a_missing_body_is_422(cast, lawyer_api):
 def test_a_wrong_type_is_422_naming_the_field(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"summary": 5})
     assert response.status_code == 422
-    assert response.json()["errors"] == {"summary": ['Send text here.']}
+    assert response.json()["errors"] == {"summary": ["Send text here."]}
 
 
 def test_an_oversized_string_is_422(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"summary": "x" * 20_001})
-    assert response.json()["errors"] == {"summary": ['Too long: at most 20000 characters.']}
+    assert response.json()["errors"] == {"summary": ["Too long: at most 20000 characters."]}
 
 
 def test_an_oversized_string_changes_nothing(cast, lawyer_api):
@@ -78,7 +78,9 @@ def test_a_nested_error_names_the_nested_field(cast, lawyer_api):
 
 def test_an_unknown_field_is_refused_not_ignored(cast, lawyer_api):
     response = lawyer_api.patch(f"cases/{cast.case.pk}", {"risk": "low"})
-    assert response.json()["errors"] == {"risk": ['This field is not part of the request; remove it.']}
+    assert response.json()["errors"] == {
+        "risk": ["This field is not part of the request; remove it."]
+    }
 
 
 def test_a_malformed_id_in_the_path_is_422(cast, lawyer_api):

@@ -7,15 +7,27 @@ not see. A new URL parameter fails this test until the sweep knows which object 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from refuge.accounts.models import Team
+from refuge.alerts.models import (
+    EscalationPolicy,
+    EscalationStep,
+    OnCallRota,
+    RotaMember,
+    RotaOverride,
+    StaffChannel,
+)
+from refuge.alerts.services import emergencies
+from refuge.core import clock
 from tests.conftest import (
     BIRCH_NAME,
     BIRCH_PHONE,
@@ -42,6 +54,14 @@ PARAMETER_ENTITIES = {
     "user_id": "user",
     "team_id": "team",
     "token_id": "token",
+    "policy_id": "policy",
+    "step_id": "step",
+    "rota_id": "rota",
+    "member_id": "rota_member",
+    "override_id": "rota_override",
+    "channel_id": "channel",
+    "emergency_id": "emergency",
+    "token": "ack_token",
 }
 
 # Who has need-to-know on each object of the sweep (cast.case is an evacuation case of the
@@ -57,6 +77,26 @@ VIEWERS = {
     "user": {"coordinator", "admin"},
     "team": {"coordinator", "admin"},
     "token": {"analyst"},  # a token belongs to its owner only
+    # Escalation policies and on-call rotas are the coordinators' to set up.
+    "policy": {"coordinator"},
+    "step": {"coordinator"},
+    "rota": {"coordinator"},
+    "rota_member": {"coordinator"},
+    "rota_override": {"coordinator"},
+    # A notification channel (contact data of staff): its owner, and administrators who help.
+    "channel": {"lawyer", "admin"},
+    # An emergency about FALCON and BIRCH, linked to their case: the line and the case team.
+    "emergency": {"coordinator", "caseworker", "lawyer", "operator"},
+    # A one-time acknowledgement link is its own capability (no login); an unknown one is a 404.
+    "ack_token": {
+        "coordinator",
+        "caseworker",
+        "lawyer",
+        "outsider",
+        "operator",
+        "analyst",
+        "admin",
+    },
 }
 IDENTITY_READERS = {
     FALCON_NAME: {"coordinator", "caseworker", "lawyer"},
@@ -120,6 +160,38 @@ def objects(cast):
         "relative:BIRCH": relatives["BIRCH"],
         "user": cast.caseworker,
         "team": Team.objects.get(name="Nizhny team"),
+        **_setup_objects(cast),
+        "emergency": emergencies.emergency_open_call(
+            actor=cast.operator,
+            caller=cast.birch,
+            heard="Sweep: what was heard",
+            location_hint="Sweep: a location hint",
+            people=[cast.falcon, cast.birch],
+        ),
+        # Not a live token: the sweep must not acknowledge anything by visiting the link.
+        "ack_token": SimpleNamespace(pk="sweep-unknown-ack-token"),
+    }
+
+
+def _setup_objects(cast) -> dict[str, object]:
+    """A policy paging a rota's on-call operator, the rota's member and override, and a
+    notification channel of the lawyer."""
+    now = clock.now()
+    rota = OnCallRota.objects.create(name="Sweep rota", starts_on=now - dt.timedelta(days=1))
+    policy = EscalationPolicy.objects.create(name="Sweep policy", is_default=True)
+    return {
+        "policy": policy,
+        "step": EscalationStep.objects.create(
+            policy=policy, position=0, target=EscalationStep.Target.ON_CALL, rota=rota
+        ),
+        "rota": rota,
+        "rota_member": RotaMember.objects.create(rota=rota, user=cast.operator, position=0),
+        "rota_override": RotaOverride.objects.create(
+            rota=rota, user=cast.lawyer, starts_at=now, ends_at=now + dt.timedelta(hours=8)
+        ),
+        "channel": StaffChannel.objects.create(
+            user=cast.lawyer, kind=StaffChannel.Kind.EMAIL, target="lawyer@example.org"
+        ),
     }
 
 

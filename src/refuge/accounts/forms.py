@@ -3,9 +3,11 @@ parse, and the services' DomainError is shown next to the fields (core.web.apply
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
@@ -105,3 +107,26 @@ class MemberAddForm(forms.Form):
         field = self.fields["user"]
         if isinstance(field, CandidateField):
             field.queryset = candidates
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone name, after the server's default (the empty value)."""
+    default = _("The server's time zone (%(zone)s)") % {"zone": settings.TIME_ZONE}
+    names = sorted(n for n in zoneinfo.available_timezones() if "/" in n or n == "UTC")
+    return [("", str(default)), *((name, name) for name in names)]
+
+
+class MySettingsForm(forms.Form):
+    """A staff member's own preferences (only the time zone, for now)."""
+
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Times on every page are shown in this time zone."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        if isinstance(field, forms.ChoiceField):
+            field.choices = time_zone_choices()

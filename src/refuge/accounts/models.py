@@ -27,6 +27,9 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=5, choices=[("en", "English"), ("ru", "Русский")], default="en"
     )
+    # A zoneinfo name; empty means the server's time zone (settings.TIME_ZONE). Pages show times
+    # in it (accounts.middleware.TimeZoneMiddleware activates it for each request).
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.RefugeLoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("me/", views.my_settings, name="my_settings"),
     path("staff/", views.user_list, name="user_list"),
     path("staff/new/", views.user_create, name="user_create"),
     path("staff/<uuid:user_id>/edit/", views.user_edit, name="user_edit"),

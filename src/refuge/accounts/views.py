@@ -19,13 +19,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from typing_extensions import override
 
 from refuge.accounts import selectors, services
 from refuge.accounts.forms import (
     LoginForm,
     MemberAddForm,
+    MySettingsForm,
     PasswordSetForm,
     TeamCreateForm,
     UserCreateForm,
@@ -298,3 +299,30 @@ def team_member_lead(request: HttpRequest, team_id: Any, user_id: Any) -> HttpRe
         )
         messages.success(request, message % {"name": member.username})
     return redirect("accounts:team_detail", team_id=team.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """A staff member's own preferences: the time zone every page shows times in."""
+    actor = _actor(request)
+    form = MySettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"time_zone": actor.time_zone},
+    )
+    if form.is_bound and form.is_valid():
+        zone = form.cleaned_data["time_zone"]
+        if zone != actor.time_zone:
+            with transaction.atomic():
+                actor.time_zone = zone
+                actor.save(update_fields=["time_zone"])
+                audit.record(
+                    "refuge.accounts.user.settings_changed",
+                    actor=actor,
+                    obj=actor,
+                    detail={"fields": ["time_zone"], "time_zone": zone},
+                )
+        messages.success(request, _("Your settings are saved."))
+        return redirect("accounts:my_settings")
+    status = 400 if form.is_bound else 200
+    return render(request, "accounts/my_settings.html", {"form": form}, status=status)

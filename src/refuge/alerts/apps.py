@@ -12,3 +12,5 @@ class AlertsConfig(AppConfig):
         from refuge.alerts import access  # noqa: PLC0415 - registers the need-to-know rules
 
         access.register_rules()
+
+        from refuge.alerts import tasks  # noqa: F401, PLC0415 - registers the worker's tick hooks

@@ -84,3 +84,43 @@ def match(schedule_id: str, pin: str, *, normal_hash: str, duress_hash: str) -> 
     if is_normal:
         return PinMatch.NORMAL
     return PinMatch.NONE
+
+
+class SenderError(ValueError):
+    """A sender address (phone number, chat id) that cannot be normalised."""
+
+
+SENDER_SMS = "sms"
+SENDER_TELEGRAM = "telegram"
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
+_RU_TRUNK_DIGITS = 11
+
+
+def normalise_sender(kind: str, value: str) -> str:
+    """The canonical form of a sender: E.164 for SMS (`+79001234567`; a leading 00 becomes +,
+    and a Russian 11-digit number with trunk prefix 8 becomes +7), the decimal id for Telegram."""
+    text = value.strip()
+    if kind == SENDER_SMS:
+        number = _PHONE_PUNCTUATION.sub("", text)
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        elif number.isdigit() and len(number) == _RU_TRUNK_DIGITS and number[0] in "78":
+            number = "+7" + number[1:]
+        if not _E164.match(number):
+            raise SenderError("not a phone number in international format")
+        return number
+    if kind == SENDER_TELEGRAM:
+        if not _CHAT_ID.match(text):
+            raise SenderError("not a Telegram chat id")
+        return str(int(text))
+    raise SenderError(f"unknown sender kind {kind!r}")
+
+
+def sender_hash(kind: str, value: str) -> str:
+    """Keyed BLAKE2b of the normalised sender under the PIN key: the bindings table lists no
+    phone number or account, and a stolen database alone cannot be searched for one."""
+    message = f"refuge/sender/v1|{kind}|{normalise_sender(kind, value)}".encode()
+    digest = blake2b(message, key=_key(), digest_size=32, encoder=RawEncoder)
+    return "v1$" + digest.hex()

@@ -24,6 +24,7 @@ from ninja.types import DictStrAny
 
 from refuge.accounts import api as accounts_api
 from refuge.accounts.models import User
+from refuge.alerts import api as alerts_api
 from refuge.cases import api as cases_api
 from refuge.config.api_messages import translated_message
 from refuge.core.errors import DomainError, NotFoundError
@@ -69,12 +70,14 @@ api = NinjaAPI(
 api.add_router("/", accounts_api.router)
 api.add_router("/", people_api.router)
 api.add_router("/", cases_api.router)
+api.add_router("/", alerts_api.router)
 
 # Path parameter -> how its endpoints fetch the object it names (see accounts.api.Fetch).
 PATH_OBJECTS = {
     **accounts_api.PATH_OBJECTS,
     **people_api.PATH_OBJECTS,
     **cases_api.PATH_OBJECTS,
+    **alerts_api.PATH_OBJECTS,
 }
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "refuge.accounts.middleware.IdleSessionMiddleware",
+    "refuge.accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -250,6 +251,8 @@ LOGGING = {
         # The request logger prints URLs; they carry ids but never identities.
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
+        # Apprise logs every send at INFO, with the target's address.
+        "apprise": {"level": "WARNING"},
     },
 }
 
@@ -259,3 +262,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REFUGE_MAX_REQUEST_BYTES", 1_000_000, min
 
 # The background worker (refuge worker).
 WORKER_POLL_SECONDS = env_int("REFUGE_WORKER_POLL_SECONDS", 2, minimum=1)
+
+# The protected person's check-in page and the inbound channels (refuge.intake). The personal
+# links printed by `refuge checkin link` start with PUBLIC_BASE_URL (below).
+# The only name the protected person's page shows: a neutral word, never the organisation's.
+PUBLIC_SITE_TITLE = env_str("REFUGE_PUBLIC_SITE_TITLE") or _("Notes")
+# Shared secret of the SMS gateway's signed webhook (POST /intake/sms/); empty turns it off.
+SMS_WEBHOOK_SECRET = env_secret("REFUGE_SMS_WEBHOOK_SECRET")
+# The Telegram bot run by `refuge telegrambot`; empty token: no bot.
+TELEGRAM_BOT_TOKEN = env_secret("REFUGE_TELEGRAM_BOT_TOKEN")
+TELEGRAM_API_URL = env_str("REFUGE_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+
+# Notifications of the emergency line (refuge.alerts.notifier). "apprise" sends for real; "log"
+# (the demo's default) sends nowhere and logs a line without target or text; "record" keeps
+# messages in memory for tests.
+NOTIFIER = env_str("REFUGE_NOTIFIER", "log" if DEMO_MODE else "apprise")
+if NOTIFIER not in {"apprise", "log", "record"}:
+    raise ImproperlyConfigured("REFUGE_NOTIFIER must be apprise, log or record.")
+# Links in notifications (the one-time acknowledgement link, the board) start with this.
+PUBLIC_BASE_URL = env_str("REFUGE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Staff channels of kind e-mail with a plain address are sent through this SMTP server.
+SMTP_HOST = env_str("REFUGE_SMTP_HOST")
+SMTP_PORT = env_int("REFUGE_SMTP_PORT", 587, minimum=1)
+SMTP_USER = env_str("REFUGE_SMTP_USER")
+SMTP_PASSWORD = env_secret("REFUGE_SMTP_PASSWORD")
+SMTP_FROM = env_str("REFUGE_SMTP_FROM", "refuge@localhost")
+SMTP_TLS = env_bool("REFUGE_SMTP_TLS", default=True)
+# A notification being sent is leased to one worker this long; a worker that dies mid-send
+# loses its lease and another sends again (at least once). Keep it well above a send's timeout.
+DELIVERY_LEASE_SECONDS = env_int("REFUGE_DELIVERY_LEASE_SECONDS", 120, minimum=2)
+# Dead-man's switch: the worker GETs this URL at most once a minute after a good tick, so that
+# someone outside learns when alerting itself is down (e.g. a Healthchecks check's ping URL).
+DEADMAN_URL = env_secret("REFUGE_DEADMAN_URL")

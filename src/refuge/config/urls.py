@@ -5,9 +5,13 @@ from refuge.config.admin import site as admin_site
 from refuge.config.api import api
 
 urlpatterns = [
+    # The protected person's own page and the inbound channels: before everything else.
+    path("c/", include("refuge.intake.urls")),
+    path("intake/", include("refuge.intake.webhook_urls")),
     path("", include("refuge.cases.urls")),
     path("accounts/", include("refuge.accounts.urls")),
     path("people/", include("refuge.people.urls")),
+    path("alerts/", include("refuge.alerts.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", api.urls),
     path("admin/", admin_site.urls),

@@ -10,6 +10,9 @@ phone number or an address. For the same reason `last_error` keeps the exception
 it was raised, never its message (messages often quote the values that failed).
 
 Core knows no domain: apps register handlers and periodic tasks from their AppConfig.ready().
+Work that must run on every tick of the worker (due escalation steps, the notification outbox)
+registers a tick hook instead (`register_tick`): a function of the current time that returns how
+much it did. Each hook runs on its own, so one that fails never stops the others.
 On PostgreSQL any number of workers may run (claims use SELECT ... FOR UPDATE SKIP LOCKED); on
 SQLite a single worker polls.
 """
@@ -37,6 +40,7 @@ logger = logging.getLogger(__name__)
 Payload = Mapping[str, Any]
 Handler = Callable[[Payload], None]
 H = TypeVar("H", bound=Handler)
+TickHook = Callable[[dt.datetime], int]
 
 DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE = dt.timedelta(seconds=10)
@@ -52,6 +56,7 @@ _ERROR_LIMIT = 500
 
 _handlers: dict[str, Handler] = {}
 _periodic: dict[str, PeriodicTask] = {}
+_ticks: dict[str, TickHook] = {}
 
 
 class UnknownJobError(LookupError):
@@ -86,6 +91,33 @@ def register_periodic(name: str, *, every: dt.timedelta) -> None:
     _periodic[name] = PeriodicTask(name=name, every=every)
 
 
+def register_tick(name: str, hook: TickHook) -> None:
+    """Run `hook(now)` on every tick of `refuge worker`, in registration order. The hook returns
+    how much work it did (0 when nothing was due); it must be quick when nothing is due and safe
+    to run on several workers at once."""
+    existing = _ticks.get(name)
+    if existing is not None and _qualified(existing) != _qualified(hook):
+        raise ValueError(f"tick hook {name!r} is already registered by {_qualified(existing)}")
+    _ticks[name] = hook
+
+
+def registered_ticks() -> dict[str, TickHook]:
+    return dict(_ticks)
+
+
+def run_ticks(now: dt.datetime | None = None) -> int:
+    """Run every tick hook; return the sum of the work they report. A hook that raises is
+    logged (its error's type and place, never its message) and the next one runs. Without
+    `now`, each hook gets the time it starts at, so a later hook sees what an earlier one did."""
+    done = 0
+    for name, hook in list(_ticks.items()):
+        try:
+            done += int(hook(now or clock.now()))
+        except Exception as exc:  # noqa: BLE001 - one failing hook must not stop the others
+            logger.error("tick hook %s failed: %s", name, describe_error(exc))  # noqa: TRY400
+    return done
+
+
 def registered_handlers() -> dict[str, Handler]:
     return dict(_handlers)
 
@@ -94,7 +126,7 @@ def periodic_tasks() -> list[PeriodicTask]:
     return list(_periodic.values())
 
 
-def _qualified(handler: Handler) -> str:
+def _qualified(handler: Callable[..., Any]) -> str:
     return f"{handler.__module__}.{getattr(handler, '__qualname__', repr(handler))}"
 
 

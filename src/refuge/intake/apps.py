@@ -7,3 +7,8 @@ class IntakeConfig(AppConfig):
 
     name = "refuge.intake"
     label = "intake"
+
+    def ready(self) -> None:
+        from refuge.intake import logs  # noqa: PLC0415
+
+        logs.install()

@@ -1,9 +1,13 @@
 """`refuge worker`: runs queued and periodic jobs until SIGTERM or SIGINT.
 
 Each tick writes a heartbeat row (the staff pages warn when none is fresh), queues the periodic
-tasks of the current period and runs a batch of due jobs. A signal lets the running job finish,
-then the worker exits. A database outage is waited out rather than ending the worker: alerts must
-resume on their own when the database comes back.
+tasks of the current period, runs a batch of due jobs and then the apps' tick hooks (due
+escalation steps, the notification outbox: `jobs.register_tick`). After a good tick the worker
+pings the dead-man's-switch URL (REFUGE_DEADMAN_URL), at most once a minute and in the
+background, so that someone outside learns when alerting itself has stopped.
+
+A signal lets the running job finish, then the worker exits. A database outage is waited out
+rather than ending the worker: alerts must resume on their own when the database comes back.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import os
 import signal
 import socket
 import threading
+import time
+import urllib.parse
+import urllib.request
 import uuid
 from types import FrameType
 from typing import Any
@@ -29,6 +36,8 @@ logger = logging.getLogger("refuge.worker")
 
 # Heartbeats of workers that died without cleaning up are removed after this long.
 STALE_HEARTBEAT = dt.timedelta(days=1)
+DEADMAN_EVERY_SECONDS = 60
+DEADMAN_TIMEOUT_SECONDS = 5
 
 
 class Command(BaseCommand):
@@ -46,10 +55,13 @@ class Command(BaseCommand):
         batch = max(1, int(options["batch"]))
         self._stop = threading.Event()
         self._started_at = clock.now()
+        self._last_ping: float | None = None
+        self._ping_thread: threading.Thread | None = None
         if options["once"]:
             # One row per host however often cron runs us, instead of one per run.
             self._worker_id = f"{socket.gethostname()[:60]}:once"
             self.tick(batch)
+            self._wait_for_ping()
             return
         self._worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         previous = self._install_signal_handlers()
@@ -79,10 +91,32 @@ class Command(BaseCommand):
                 self._stop.wait(self.poll_seconds)
 
     def tick(self, batch: int) -> int:
+        """One round of work; returns how much was done (jobs run plus the hooks' work)."""
         _refresh_connections()
         self._beat()
         jobs.schedule_periodic()
-        return jobs.run_due(batch)
+        ran = jobs.run_due(batch)
+        ran += jobs.run_ticks()
+        self._ping_deadman()
+        return ran
+
+    def _wait_for_ping(self) -> None:
+        thread = self._ping_thread
+        if thread is not None:
+            thread.join(DEADMAN_TIMEOUT_SECONDS + 1)
+
+    def _ping_deadman(self) -> None:
+        url = str(settings.DEADMAN_URL or "")
+        if not url:
+            return
+        now = time.monotonic()
+        if self._last_ping is not None and now - self._last_ping < DEADMAN_EVERY_SECONDS:
+            return
+        if self._ping_thread is not None and self._ping_thread.is_alive():
+            return  # the last ping still hangs; a slow monitor must never slow alerting down
+        self._last_ping = now
+        self._ping_thread = threading.Thread(target=_ping, args=(url,), daemon=True)
+        self._ping_thread.start()
 
     def _beat(self) -> None:
         now = clock.now()
@@ -121,6 +155,26 @@ class Command(BaseCommand):
     def _restore_signal_handlers(self, previous: dict[int, Any]) -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _ping(url: str) -> None:
+    shown = _without_secrets(url)
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
+        logger.warning("dead-man's switch %s: only http and https URLs are pinged", shown)
+        return
+    try:
+        # The scheme was checked above (S310).
+        with urllib.request.urlopen(url, timeout=DEADMAN_TIMEOUT_SECONDS) as response:  # noqa: S310
+            response.read(1024)
+    except (OSError, ValueError) as exc:
+        logger.warning("dead-man's switch ping to %s failed (%s)", shown, type(exc).__name__)
+
+
+def _without_secrets(url: str) -> str:
+    """The URL without its query and credentials, which may carry a token."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _refresh_connections() -> None:

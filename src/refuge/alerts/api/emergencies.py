@@ -1,0 +1,488 @@
+"""JSON endpoints of the emergency line's staff side: emergencies (list, log a call, one
+emergency, its events, acknowledge, on the way, on site, resolve, notes) and a person's check-in
+schedule (read, set, pause, resume, PINs, personal link).
+
+Emergencies are fetched through refuge.alerts.selectors_emergencies (need-to-know via
+security.access.scope); a person's schedule follows the person (reading needs VIEW, changing
+needs EDIT). Objects the caller may not see answer 404, exactly like objects that do not exist.
+PINs are accepted, never returned; a new personal link is returned once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import AwareDatetime
+
+from refuge.accounts.api import (
+    NO_NUL,
+    Fetch,
+    InputSchema,
+    PageIn,
+    PageOut,
+    actor,
+    paginate,
+    responses,
+)
+from refuge.accounts.models import User
+from refuge.alerts import selectors_emergencies as selectors
+from refuge.alerts.models import (
+    CheckinSchedule,
+    Emergency,
+    EmergencyEvent,
+    EmergencySource,
+    EmergencyState,
+    Outcome,
+)
+from refuge.alerts.services import checkin_links, checkins, emergencies, response
+from refuge.cases.api.schemas import PersonRefOut, TeamRefOut, UserRefOut
+from refuge.core.errors import DomainError, NotFoundError
+from refuge.people.models import ProtectedPerson
+from refuge.security import access
+
+router = Router(tags=["emergency line"])
+
+MAX_TEXT = response.MAX_NOTE
+MAX_PEOPLE = 50
+# Event data shown to clients: structured facts only (a note's ciphertext stays inside).
+EVENT_DATA_KEYS = ("source", "priority", "late", "people", "step", "round", "channel", "via")
+
+
+def _emergency(user: User, emergency_id: UUID, action: str) -> Emergency:
+    return selectors.emergency_get(actor=user, emergency_id=emergency_id, action=action)
+
+
+PATH_OBJECTS: dict[str, Fetch] = {"emergency_id": _emergency}
+
+
+# --- Schemas --------------------------------------------------------------------------------------
+
+
+class CaseRefOut(Schema):
+    id: UUID
+    code: str
+    visible: bool = Field(description="May you open the case (GET /cases/{id})?")
+
+
+class EmergencyListOut(Schema):
+    id: UUID
+    code: str
+    source: EmergencySource
+    priority: int = Field(description="10 low, 20 normal, 30 high, 40 top.")
+    state: EmergencyState
+    people: list[str] = Field(description="Pseudonyms of the people concerned.")
+    reported_at: dt.datetime = Field(description="The call or SOS.")
+    opened_at: dt.datetime
+    first_notified_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: UserRefOut | None
+    en_route_at: dt.datetime | None
+    on_site_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    outcome: Outcome | None
+
+
+class EmergencyOut(EmergencyListOut):
+    caller: PersonRefOut | None = Field(description="Null: an unknown caller (or not a call).")
+    people_refs: list[PersonRefOut]
+    cases: list[CaseRefOut]
+    team: TeamRefOut | None
+    heard: str = Field(description="Decrypted; the read is audited.")
+    location_hint: str
+    resolution_note: str
+
+
+class EmergencyPage(PageOut):
+    items: list[EmergencyListOut]
+
+
+class EmergencyFilterIn(PageIn):
+    state: EmergencyState | None = Field(
+        None, description="Only emergencies in this state; default: every active one."
+    )
+
+
+class EventOut(Schema):
+    id: UUID
+    kind: EmergencyEvent.Kind
+    at: dt.datetime
+    actor: str | None = Field(description="Username; null for the system.")
+    data: dict[str, Any] = Field(description="Structured facts (source, step, channel, ...).")
+    note: str | None = Field(description="The text of a note event, decrypted.")
+
+
+class CallIn(InputSchema):
+    caller: UUID | None = Field(None, description="The calling person; null: unknown caller.")
+    heard: str = Field(max_length=MAX_TEXT, pattern=NO_NUL)
+    location_hint: str = Field("", max_length=MAX_TEXT, pattern=NO_NUL)
+    people: list[UUID] = Field(default_factory=list, max_length=MAX_PEOPLE)
+    reported_at: AwareDatetime | None = Field(None, description="When the call came; now.")
+
+
+class ResolveIn(InputSchema):
+    outcome: Outcome
+    note: str = Field("", max_length=MAX_TEXT, pattern=NO_NUL)
+
+
+class NoteIn(InputSchema):
+    text: str = Field(max_length=MAX_TEXT, pattern=NO_NUL)
+
+
+class ScheduleOut(Schema):
+    person: PersonRefOut
+    kind: CheckinSchedule.Kind
+    interval_hours: int | None
+    daily_time: dt.time | None = Field(description="In the person's time zone.")
+    time_zone: str
+    grace_minutes: int
+    paused: bool
+    paused_until: dt.datetime | None
+    next_deadline: dt.datetime | None
+    alert_at: dt.datetime | None = Field(description="Deadline + grace: missed after this.")
+    last_checkin_at: dt.datetime | None
+    pin_set: bool
+    duress_pin_set: bool
+    live_links: int = Field(description="Personal links that work (0 or 1).")
+
+
+class ScheduleIn(InputSchema):
+    kind: CheckinSchedule.Kind
+    interval_hours: int | None = Field(None, description="For kind=interval.")
+    daily_time: dt.time | None = Field(None, description="For kind=daily, e.g. 21:00.")
+    time_zone: str = Field(max_length=64, pattern=NO_NUL, examples=["Europe/Moscow"])
+    grace_minutes: int = Field(120)
+
+
+class PauseIn(InputSchema):
+    until: AwareDatetime | None = Field(None, description="Null: until resumed.")
+
+
+class PinsIn(InputSchema):
+    pin: str = Field(max_length=checkins.MAX_PIN_INPUT, description="4 to 8 digits.")
+    duress_pin: str | None = Field(
+        None, max_length=checkins.MAX_PIN_INPUT, description="4 to 8 digits; null: none."
+    )
+
+
+class LinkOut(Schema):
+    url: str = Field(description="The person's own page. Shown once; it cannot be read again.")
+
+
+# --- Output ---------------------------------------------------------------------------------------
+
+
+def _user_ref(user: User | None) -> UserRefOut | None:
+    return None if user is None else UserRefOut(id=user.pk, username=user.get_username())
+
+
+def _person_ref(person: ProtectedPerson) -> PersonRefOut:
+    return PersonRefOut(id=person.pk, pseudonym=person.pseudonym, is_minor=person.is_minor)
+
+
+def _list_out(emergency: Emergency) -> EmergencyListOut:
+    return EmergencyListOut(
+        id=emergency.pk,
+        code=emergency.code,
+        source=EmergencySource(emergency.source),
+        priority=emergency.priority,
+        state=EmergencyState(emergency.state),
+        people=sorted(p.pseudonym for p in emergency.people.all()),
+        reported_at=emergency.reported_at,
+        opened_at=emergency.opened_at,
+        first_notified_at=emergency.first_notified_at,
+        acknowledged_at=emergency.acknowledged_at,
+        acknowledged_by=_user_ref(emergency.acknowledged_by),
+        en_route_at=emergency.en_route_at,
+        on_site_at=emergency.on_site_at,
+        resolved_at=emergency.resolved_at,
+        outcome=Outcome(emergency.outcome) if emergency.outcome else None,
+    )
+
+
+def _out(user: User, emergency: Emergency) -> EmergencyOut:
+    emergency = selectors.emergency_get(actor=user, emergency_id=emergency.pk)
+    text = selectors.emergency_text(actor=user, emergency=emergency)
+    people = selectors.emergency_people(emergency=emergency)
+    team = emergency.team
+    return EmergencyOut(
+        **_list_out(emergency).model_dump(),
+        caller=_person_ref(emergency.caller) if emergency.caller else None,
+        people_refs=[_person_ref(p) for p in people],
+        cases=[
+            CaseRefOut(id=c.id, code=c.code, visible=c.visible)
+            for c in selectors.emergency_cases(actor=user, emergency=emergency)
+        ],
+        team=TeamRefOut(id=team.pk, name=team.name) if team else None,
+        heard=text.heard,
+        location_hint=text.location_hint,
+        resolution_note=text.resolution_note,
+    )
+
+
+def _event_out(event: EmergencyEvent) -> EventOut:
+    data = event.data or {}
+    return EventOut(
+        id=event.pk,
+        kind=EmergencyEvent.Kind(event.kind),
+        at=event.at,
+        actor=event.actor.get_username() if event.actor else None,
+        data={key: data[key] for key in EVENT_DATA_KEYS if key in data},
+        note=selectors.event_note_text(event=event),
+    )
+
+
+# --- Emergencies ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/emergencies",
+    response=responses(200, EmergencyPage),
+    summary="Emergencies you may see, most urgent first (active ones unless ?state=)",
+)
+def emergency_list(request: HttpRequest, filters: Query[EmergencyFilterIn]) -> EmergencyPage:
+    states = [filters.state] if filters.state is not None else None
+    items, meta = paginate(
+        selectors.emergency_list(actor=actor(request), states=states), filters.page
+    )
+    return EmergencyPage(items=[_list_out(e) for e in items], **meta)
+
+
+def _people(user: User, person_ids: list[UUID], field: str) -> list[ProtectedPerson]:
+    wanted = list(dict.fromkeys(person_ids))
+    found = {p.pk: p for p in selectors.call_people_choices(actor=user).filter(pk__in=wanted)}
+    missing = [str(pid) for pid in wanted if pid not in found]
+    if missing:
+        # The same words for "does not exist" and "not yours to see": existence never leaks.
+        raise DomainError(
+            _("Please correct the errors below."),
+            field_errors={field: [_("Unknown person: %(ids)s.") % {"ids": ", ".join(missing[:5])}]},
+        )
+    return [found[pid] for pid in wanted]
+
+
+@router.post(
+    "/emergencies",
+    response=responses(201, EmergencyOut),
+    summary="Log a call: opens an emergency (or joins the open one) and escalates at once",
+)
+def emergency_call(request: HttpRequest, payload: CallIn) -> Status[EmergencyOut]:
+    user = actor(request)
+    caller = _people(user, [payload.caller], "caller")[0] if payload.caller else None
+    emergency = emergencies.emergency_open_call(
+        actor=user,
+        caller=caller,
+        heard=payload.heard,
+        location_hint=payload.location_hint,
+        people=_people(user, payload.people, "people"),
+        cases=[],
+        reported_at=payload.reported_at,
+    )
+    return Status(201, _out(user, emergency))
+
+
+@router.get(
+    "/emergencies/{emergency_id}",
+    response=responses(200, EmergencyOut),
+    summary="One emergency, with what was heard (the read is audited)",
+)
+def emergency_detail(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
+    user = actor(request)
+    return _out(user, _emergency(user, emergency_id, access.VIEW))
+
+
+@router.get(
+    "/emergencies/{emergency_id}/events",
+    response=responses(200, list[EventOut]),
+    summary="Every timed step of an emergency, oldest first",
+)
+def emergency_events(request: HttpRequest, emergency_id: UUID) -> list[EventOut]:
+    user = actor(request)
+    emergency = _emergency(user, emergency_id, access.VIEW)
+    events = selectors.emergency_events(actor=user, emergency=emergency)
+    return [_event_out(e) for e in events]
+
+
+def _act(request: HttpRequest, emergency_id: UUID, change: Any) -> EmergencyOut:
+    user = actor(request)
+    emergency = change(actor=user, emergency=_emergency(user, emergency_id, access.EDIT))
+    return _out(user, emergency)
+
+
+@router.post(
+    "/emergencies/{emergency_id}/acknowledge",
+    response=responses(200, EmergencyOut),
+    summary="“I have it”: paging stops until “on my way” is due",
+)
+def emergency_acknowledge(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
+    return _act(request, emergency_id, response.emergency_acknowledge)
+
+
+@router.post(
+    "/emergencies/{emergency_id}/en-route",
+    response=responses(200, EmergencyOut),
+    summary="“On my way” (422 when someone is on the way or on site already)",
+)
+def emergency_en_route(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
+    return _act(request, emergency_id, response.emergency_en_route)
+
+
+@router.post(
+    "/emergencies/{emergency_id}/on-site",
+    response=responses(200, EmergencyOut),
+    summary="A responder is on site (422 when one is already)",
+)
+def emergency_on_site(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
+    return _act(request, emergency_id, response.emergency_on_site)
+
+
+@router.post(
+    "/emergencies/{emergency_id}/resolve",
+    response=responses(200, EmergencyOut),
+    summary="Resolve with an outcome (422 when resolved already)",
+)
+def emergency_resolve(request: HttpRequest, emergency_id: UUID, payload: ResolveIn) -> EmergencyOut:
+    user = actor(request)
+    emergency = response.emergency_resolve(
+        actor=user,
+        emergency=_emergency(user, emergency_id, access.EDIT),
+        outcome=payload.outcome,
+        note=payload.note,
+    )
+    return _out(user, emergency)
+
+
+@router.post(
+    "/emergencies/{emergency_id}/notes",
+    response=responses(201, EventOut),
+    summary="Add a note (encrypted) to the emergency's events",
+)
+def emergency_note(request: HttpRequest, emergency_id: UUID, payload: NoteIn) -> Status[EventOut]:
+    user = actor(request)
+    emergency = _emergency(user, emergency_id, access.LOG)
+    note = response.emergency_add_note(actor=user, emergency=emergency, text=payload.text)
+    return Status(201, _event_out(note))
+
+
+# --- Check-in schedules ---------------------------------------------------------------------------
+
+
+def _person(user: User, person_id: UUID, action: str) -> ProtectedPerson:
+    return selectors.checkin_person_get(actor=user, person_id=person_id, action=action)
+
+
+def _schedule(user: User, person: ProtectedPerson, action: str) -> CheckinSchedule:
+    schedule = selectors.checkin_schedule_get(actor=user, person=person, action=action)
+    if schedule is None:
+        raise NotFoundError
+    return schedule
+
+
+def _schedule_out(schedule: CheckinSchedule) -> ScheduleOut:
+    return ScheduleOut(
+        person=_person_ref(schedule.person),
+        kind=CheckinSchedule.Kind(schedule.kind),
+        interval_hours=schedule.interval_hours,
+        daily_time=schedule.daily_time,
+        time_zone=schedule.time_zone,
+        grace_minutes=schedule.grace_minutes,
+        paused=schedule.paused,
+        paused_until=schedule.paused_until,
+        next_deadline=schedule.next_deadline,
+        alert_at=schedule.alert_at,
+        last_checkin_at=schedule.last_checkin_at,
+        pin_set=bool(schedule.pin_hash),
+        duress_pin_set=bool(schedule.duress_pin_hash),
+        live_links=len(selectors.checkin_live_links(person=schedule.person)),
+    )
+
+
+SCHEDULE = "/people/{person_id}/checkin-schedule"
+
+
+@router.get(
+    SCHEDULE,
+    response=responses(200, ScheduleOut),
+    summary="A person's check-in schedule (404 when there is none)",
+)
+def schedule_detail(request: HttpRequest, person_id: UUID) -> ScheduleOut:
+    user = actor(request)
+    return _schedule_out(_schedule(user, _person(user, person_id, access.VIEW), access.VIEW))
+
+
+@router.put(
+    SCHEDULE,
+    response=responses(200, ScheduleOut),
+    summary="Create or change a person's check-in schedule",
+)
+def schedule_set(request: HttpRequest, person_id: UUID, payload: ScheduleIn) -> ScheduleOut:
+    user = actor(request)
+    schedule = checkins.schedule_set(
+        actor=user,
+        person=_person(user, person_id, access.EDIT),
+        kind=payload.kind,
+        interval_hours=payload.interval_hours,
+        daily_time=payload.daily_time,
+        time_zone=payload.time_zone,
+        grace_minutes=payload.grace_minutes,
+    )
+    return _schedule_out(schedule)
+
+
+def _for_edit(request: HttpRequest, person_id: UUID) -> tuple[User, CheckinSchedule]:
+    user = actor(request)
+    return user, _schedule(user, _person(user, person_id, access.EDIT), access.EDIT)
+
+
+@router.post(f"{SCHEDULE}/pause", response=responses(200, ScheduleOut), summary="Pause")
+def schedule_pause(request: HttpRequest, person_id: UUID, payload: PauseIn) -> ScheduleOut:
+    user, schedule = _for_edit(request, person_id)
+    return _schedule_out(
+        checkins.schedule_pause(actor=user, schedule=schedule, until=payload.until)
+    )
+
+
+@router.post(f"{SCHEDULE}/resume", response=responses(200, ScheduleOut), summary="Resume")
+def schedule_resume(request: HttpRequest, person_id: UUID) -> ScheduleOut:
+    user, schedule = _for_edit(request, person_id)
+    return _schedule_out(checkins.schedule_resume(actor=user, schedule=schedule))
+
+
+@router.post(
+    f"{SCHEDULE}/pins",
+    response=responses(200, ScheduleOut),
+    summary="Set the normal and the duress PIN (never returned)",
+)
+def schedule_pins(request: HttpRequest, person_id: UUID, payload: PinsIn) -> ScheduleOut:
+    user, schedule = _for_edit(request, person_id)
+    schedule = checkins.pins_set(
+        actor=user, schedule=schedule, pin=payload.pin, duress_pin=payload.duress_pin or None
+    )
+    return _schedule_out(schedule)
+
+
+@router.post(
+    f"{SCHEDULE}/link",
+    response=responses(201, LinkOut),
+    summary="Issue a new personal link (returned once; the previous one stops working)",
+)
+def schedule_link_issue(request: HttpRequest, person_id: UUID) -> Status[LinkOut]:
+    user = actor(request)
+    token = checkin_links.link_issue(actor=user, person=_person(user, person_id, access.EDIT))
+    return Status(201, LinkOut(url=settings.PUBLIC_BASE_URL + checkin_links.link_path(token)))
+
+
+@router.delete(
+    f"{SCHEDULE}/link",
+    response=responses(204, None),
+    summary="Revoke the personal link",
+)
+def schedule_link_revoke(request: HttpRequest, person_id: UUID) -> Status[None]:
+    user = actor(request)
+    checkin_links.link_revoke(actor=user, person=_person(user, person_id, access.EDIT))
+    return Status(204, None)

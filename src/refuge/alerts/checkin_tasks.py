@@ -1,0 +1,36 @@
+"""Worker entry points of the check-ins (registered on import, from AppConfig.ready()).
+
+- Every tick: missed check-ins (`checkins_detect_missed`). Its work is proportional to what is
+  due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED).
+- After every check-in: the follow-up job that raises the duress alert when there is one.
+- Daily: raw check-in history and inbound message ids past their retention are deleted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from refuge.alerts.services import checkins
+from refuge.core import jobs
+
+MISSED_TICK = "alerts.checkins_missed"
+PURGE_JOB = "alerts.checkins_purge"
+
+
+def detect_missed(now: dt.datetime) -> int:
+    return checkins.checkins_detect_missed(now)
+
+
+@jobs.register(checkins.FOLLOWUP_JOB)
+def checkin_followup(payload: jobs.Payload) -> None:
+    checkins.checkin_followup(checkin_id=payload["checkin"])
+
+
+@jobs.register(PURGE_JOB)
+def checkins_purge(payload: jobs.Payload) -> None:
+    del payload
+    checkins.checkins_purge()
+
+
+jobs.register_tick(MISSED_TICK, detect_missed)
+jobs.register_periodic(PURGE_JOB, every=dt.timedelta(days=1))

@@ -1,0 +1,461 @@
+"""Raising alerts: open an emergency, or join the one already active for the same people or cases.
+
+`raise_alert` is the single door every signal comes through (the operator's call, the SOS page,
+a duress PIN, a missed check-in, a locked-out channel). It is idempotent by `dedupe_key`, and on
+PostgreSQL two concurrent alerts about the same person or case are serialised by advisory locks
+(taken after the audit-chain lock every audited write takes anyway, so the lock order is always
+the same), so they cannot open two emergencies. On SQLite every writing transaction begins
+IMMEDIATE and writers are serialised already.
+
+Staff actions (acknowledge, on the way, on site, resolve, notes) are in `services.response`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from refuge.accounts.models import Team, User
+from refuge.alerts.access import NO_EMERGENCY_ROLES
+from refuge.alerts.models import (
+    ACTIVE_STATES,
+    Alert,
+    Emergency,
+    EmergencyEvent,
+    EmergencySource,
+    EmergencyState,
+    Outcome,
+    Priority,
+)
+from refuge.alerts.services import escalation
+from refuge.cases.models import Case, CaseStatus
+from refuge.core import clock
+from refuge.core.errors import DomainError
+from refuge.core.ids import random_code
+from refuge.people import validation
+from refuge.people.models import ProtectedPerson
+from refuge.security import access, audit
+
+OPEN_CASE_STATUSES = (CaseStatus.INTAKE, CaseStatus.VERIFICATION, CaseStatus.ACTIVE)
+MAX_TEXT = 20_000
+MAX_DEDUPE_KEY = 200
+
+
+def raise_alert(
+    *,
+    source: str,
+    people: Sequence[ProtectedPerson] = (),
+    cases: Sequence[Case] = (),
+    priority: int = Priority.HIGH,
+    reported_at: dt.datetime,
+    dedupe_key: str,
+    late: bool = False,
+    actor: User | None = None,
+    caller: ProtectedPerson | None = None,
+    heard: str | None = None,
+    location_hint: str | None = None,
+    team: Team | None = None,
+) -> Emergency:
+    """Record one alert and return the emergency it opened or joined.
+
+    Raising the same `dedupe_key` again returns that alert's emergency unchanged. An alert about a
+    person or case of an active emergency joins it (its priority is raised if the alert's is
+    higher; nobody is paged again); otherwise a new emergency opens and escalates at once."""
+    if source not in EmergencySource.values:
+        raise ValueError(f"unknown alert source {source!r}")
+    if priority not in Priority.values:
+        raise ValueError(f"unknown priority {priority!r}")
+    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY:
+        raise ValueError("a dedupe key is 1 to 200 characters")
+    if source == EmergencySource.DURESS:
+        priority = Priority.TOP
+    people_list = list({p.pk: p for p in people}.values())
+    existing = _existing(dedupe_key)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            case_list = _cases_of(people_list, cases)
+            # Fixed lock order (audit head first) so callers that audited already cannot deadlock.
+            audit._lock_head()
+            _lock_keys(
+                [f"person:{p.pk}" for p in people_list]
+                + [f"case:{c.pk}" for c in case_list]
+                + [f"alert:{dedupe_key}"]
+            )
+            existing = _existing(dedupe_key)
+            if existing is not None:
+                return existing
+            alert = Alert(
+                source=source,
+                person=people_list[0] if people_list else caller,
+                raised_at=reported_at,
+                late=late,
+                dedupe_key=dedupe_key,
+            )
+            emergency = _active_for(people_list, case_list)
+            if emergency is None:
+                emergency = _open(
+                    source=source,
+                    priority=priority,
+                    reported_at=reported_at,
+                    actor=actor,
+                    caller=caller,
+                    heard=heard,
+                    location_hint=location_hint,
+                    team=team or (case_list[0].team if case_list else None),
+                )
+                emergency.people.add(*people_list)
+                emergency.cases.add(*case_list)
+                alert.emergency = emergency
+                alert.save(force_insert=True)
+                _opened(emergency, alert, actor=actor, people=people_list, cases=case_list)
+            else:
+                alert.emergency = emergency
+                alert.save(force_insert=True)
+                _join(
+                    emergency,
+                    alert,
+                    priority=priority,
+                    actor=actor,
+                    people=people_list,
+                    cases=case_list,
+                    heard=heard,
+                    location_hint=location_hint,
+                )
+            return emergency
+    except IntegrityError:
+        # The same dedupe key committed by another transaction between our check and our insert.
+        raced = _existing(dedupe_key)
+        if raced is None:
+            raise
+        return raced
+
+
+def _existing(dedupe_key: str) -> Emergency | None:
+    alert = Alert.objects.filter(dedupe_key=dedupe_key).select_related("emergency").first()
+    return alert.emergency if alert is not None else None
+
+
+def _cases_of(people: Sequence[ProtectedPerson], cases: Iterable[Case]) -> list[Case]:
+    """The given cases first, then the people's open cases (oldest first), each once."""
+    found: dict[Any, Case] = {c.pk: c for c in cases}
+    if people:
+        for case in (
+            Case.objects.filter(people__in=[p.pk for p in people], status__in=OPEN_CASE_STATUSES)
+            .select_related("team")
+            .order_by("created_at")
+            .distinct()
+        ):
+            found.setdefault(case.pk, case)
+    return list(found.values())
+
+
+def _lock_keys(keys: Iterable[str]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite: the writer took the database lock at BEGIN IMMEDIATE
+    ids = sorted(
+        {
+            int.from_bytes(hashlib.sha256(f"refuge/alerts/{key}".encode()).digest()[:8], "big")
+            - (1 << 63)
+            for key in keys
+        }
+    )
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _active_for(people: Sequence[ProtectedPerson], cases: Sequence[Case]) -> Emergency | None:
+    if not people and not cases:
+        return None
+    match = Q(people__in=[p.pk for p in people]) | Q(cases__in=[c.pk for c in cases])
+    pk = (
+        Emergency.objects.filter(match, state__in=ACTIVE_STATES)
+        .order_by("opened_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        return None
+    return Emergency.objects.select_for_update().get(pk=pk)
+
+
+def _open(
+    *,
+    source: str,
+    priority: int,
+    reported_at: dt.datetime,
+    actor: User | None,
+    caller: ProtectedPerson | None,
+    heard: str | None,
+    location_hint: str | None,
+    team: Team | None,
+) -> Emergency:
+    now = clock.now()
+    for attempt in range(40):
+        emergency = Emergency(
+            code=random_code("E", length=4 + attempt // 8),
+            source=source,
+            priority=priority,
+            state=EmergencyState.OPEN,
+            team=team,
+            caller=caller,
+            opened_by=actor,
+            reported_at=reported_at,
+            opened_at=now,
+            policy_snapshot=escalation.freeze_policy(),
+            escalation_step=0,
+            escalation_round=0,
+            next_escalation_at=now,
+        )
+        emergency.heard = heard or None
+        emergency.location_hint = location_hint or None
+        try:
+            with transaction.atomic():
+                emergency.save(force_insert=True)
+        except IntegrityError:
+            continue  # code collision: draw again
+        return emergency
+    raise DomainError(_("Could not allocate an emergency code; try again."))  # pragma: no cover
+
+
+def _opened(
+    emergency: Emergency,
+    alert: Alert,
+    *,
+    actor: User | None,
+    people: Sequence[ProtectedPerson],
+    cases: Sequence[Case],
+) -> None:
+    escalation.event(
+        emergency,
+        EmergencyEvent.Kind.OPENED,
+        actor=actor,
+        at=emergency.opened_at,
+        data={
+            "alert": str(alert.pk),
+            "source": alert.source,
+            "priority": emergency.priority,
+            "late": alert.late,
+        },
+    )
+    audit.record(
+        "refuge.alerts.emergency.opened",
+        actor=actor,
+        obj=emergency,
+        detail={
+            "code": emergency.code,
+            "source": alert.source,
+            "priority": emergency.priority,
+            "late": alert.late,
+            "people": [str(p.pk) for p in people],
+            "cases": [str(c.pk) for c in cases],
+        },
+    )
+
+
+def _join(
+    emergency: Emergency,
+    alert: Alert,
+    *,
+    priority: int,
+    actor: User | None,
+    people: Sequence[ProtectedPerson],
+    cases: Sequence[Case],
+    heard: str | None,
+    location_hint: str | None,
+) -> None:
+    changed: list[str] = []
+    if priority > emergency.priority:
+        emergency.priority = priority
+        changed.append("priority")
+    if heard:
+        emergency.heard = _appended(emergency.heard, heard)
+        changed.append("heard_ct")
+    if location_hint:
+        emergency.location_hint = _appended(emergency.location_hint, location_hint)
+        changed.append("location_hint_ct")
+    if changed:
+        emergency.save(update_fields=[*changed, "updated_at"])
+    emergency.people.add(*people)
+    emergency.cases.add(*cases)
+    escalation.event(
+        emergency,
+        EmergencyEvent.Kind.JOINED,
+        actor=actor,
+        data={
+            "alert": str(alert.pk),
+            "source": alert.source,
+            "priority": priority,
+            "late": alert.late,
+            "people": [p.pseudonym for p in people],
+        },
+    )
+    audit.record(
+        "refuge.alerts.emergency.joined",
+        actor=actor,
+        obj=emergency,
+        detail={
+            "code": emergency.code,
+            "alert": str(alert.pk),
+            "source": alert.source,
+            "late": alert.late,
+            "priority": emergency.priority,
+        },
+    )
+
+
+def _appended(previous: str | None, text: str) -> str:
+    stamp = clock.now().strftime("%Y-%m-%d %H:%M UTC")
+    return f"{previous}\n\n[{stamp}] {text}" if previous else text
+
+
+def emergency_open_call(
+    *,
+    actor: User,
+    caller: ProtectedPerson | None,
+    heard: str,
+    location_hint: str,
+    people: Sequence[ProtectedPerson],
+    cases: Sequence[Case] = (),
+    team: Team | None = None,
+    reported_at: dt.datetime | None = None,
+) -> Emergency:
+    """The operator's record of a call to the emergency line; escalation starts at once.
+
+    `people`, `cases` and `caller` must have been fetched through access by the interface; they
+    are checked again here."""
+    if actor.role in NO_EMERGENCY_ROLES:
+        raise DomainError(_("Your role cannot open emergencies."))
+    errors: dict[str, list[str]] = {}
+    heard = validation.clean_text(heard, limit=MAX_TEXT, field="heard", errors=errors)
+    location_hint = validation.clean_text(
+        location_hint, limit=MAX_TEXT, field="location_hint", errors=errors
+    )
+    everyone = list({p.pk: p for p in [*people, *([caller] if caller else [])]}.values())
+    ids = {p.pk for p in everyone}
+    if access.scope(actor, ProtectedPerson.objects.filter(pk__in=ids)).count() != len(ids):
+        errors.setdefault("people", []).append(_("One of the chosen people cannot be found."))
+    case_ids = {c.pk for c in cases}
+    if access.scope(actor, Case.objects.filter(pk__in=case_ids)).count() != len(case_ids):
+        errors.setdefault("cases", []).append(_("One of the chosen cases cannot be found."))
+    if errors:
+        raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    now = clock.now()
+    if reported_at is not None and reported_at > now:
+        reported_at = now
+    return raise_alert(
+        source=EmergencySource.CALL,
+        people=everyone,
+        cases=cases,
+        priority=Priority.HIGH,
+        reported_at=reported_at or now,
+        dedupe_key=f"call:{uuid.uuid4()}",
+        actor=actor,
+        caller=caller,
+        heard=heard,
+        location_hint=location_hint,
+        team=team,
+    )
+
+
+def cancel_by_person(
+    *, person: ProtectedPerson, via_duress: bool, channel: str
+) -> Emergency | None:
+    """The protected person "cancels" an SOS.
+
+    With the normal PIN, an active emergency made only of this person's own SOS alerts is
+    resolved as cancelled by the person, at low priority, with a note staff still see; one that
+    other signals joined stays open with the note. With the duress PIN the alarm stays, goes to
+    top priority and escalates at once (and opens, if nothing was open). The person's page shows
+    the same response either way."""
+    with transaction.atomic():
+        audit._lock_head()
+        _lock_keys([f"person:{person.pk}"])
+        pk = (
+            Emergency.objects.filter(
+                state__in=ACTIVE_STATES,
+                alerts__person=person,
+                alerts__source__in=[EmergencySource.SOS, EmergencySource.DURESS],
+            )
+            .order_by("-opened_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is None:
+            if not via_duress:
+                return None
+            now = clock.now()
+            return raise_alert(
+                source=EmergencySource.DURESS,
+                people=[person],
+                priority=Priority.TOP,
+                reported_at=now,
+                dedupe_key=f"cancel-duress:{uuid.uuid4()}",
+            )
+        emergency = Emergency.objects.select_for_update().get(pk=pk)
+        if via_duress:
+            _cancel_under_duress(emergency, channel)
+        else:
+            _cancel(emergency, person, channel)
+        return emergency
+
+
+def _cancel_under_duress(emergency: Emergency, channel: str) -> None:
+    now = clock.now()
+    emergency.priority = Priority.TOP
+    if emergency.state in {EmergencyState.OPEN, EmergencyState.ACKNOWLEDGED}:
+        # Whoever acknowledged has not left yet: page again, from where escalation stands.
+        emergency.state = EmergencyState.OPEN
+        emergency.ack_expires_at = None
+        emergency.next_escalation_at = now
+    emergency.save(
+        update_fields=["priority", "state", "ack_expires_at", "next_escalation_at", "updated_at"]
+    )
+    escalation.event(
+        emergency,
+        EmergencyEvent.Kind.CANCEL_REQUESTED,
+        data={"channel": channel[:20], "duress": True, "cancelled": False},
+    )
+    audit.record(
+        "refuge.alerts.emergency.duress_cancel",
+        actor=None,
+        obj=emergency,
+        detail={"code": emergency.code, "channel": channel[:20]},
+    )
+
+
+def _cancel(emergency: Emergency, person: ProtectedPerson, channel: str) -> None:
+    now = clock.now()
+    own_only = not emergency.alerts.filter(
+        ~Q(source=EmergencySource.SOS) | ~Q(person=person)
+    ).exists()
+    emergency.priority = Priority.LOW if own_only else emergency.priority
+    if own_only:
+        emergency.state = EmergencyState.RESOLVED
+        emergency.outcome = Outcome.CANCELLED_BY_PERSON
+        emergency.resolved_at = now
+        emergency.next_escalation_at = None
+        emergency.ack_expires_at = None
+    emergency.save()
+    if own_only:
+        escalation.cancel_pending(emergency)
+    escalation.event(
+        emergency,
+        EmergencyEvent.Kind.CANCEL_REQUESTED,
+        data={"channel": channel[:20], "duress": False, "cancelled": own_only},
+    )
+    audit.record(
+        "refuge.alerts.emergency.cancelled_by_person",
+        actor=None,
+        obj=emergency,
+        detail={"code": emergency.code, "channel": channel[:20], "resolved": own_only},
+    )

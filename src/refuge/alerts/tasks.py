@@ -1,0 +1,17 @@
+"""Entry points the worker runs for the emergency line: tick hooks, called on every tick.
+
+Order matters within a tick: missed check-ins are detected first (their alerts open or join
+emergencies; `checkin_tasks`, imported here so it registers first), acknowledgements that expired
+fall back to open, due escalation steps fire (writing notifications to the outbox), and then the
+outbox is delivered, so a step's first messages go out in the same tick that fired it.
+"""
+
+from __future__ import annotations
+
+from refuge.alerts import checkin_tasks  # noqa: F401 - registers missed check-in detection first
+from refuge.alerts.services import delivery, escalation
+from refuge.core import jobs
+
+jobs.register_tick("alerts.ack_expiry", escalation.ack_expiry_tick)
+jobs.register_tick("alerts.escalation", escalation.escalation_tick)
+jobs.register_tick("alerts.delivery", delivery.deliver_due)

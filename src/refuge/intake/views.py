@@ -1,0 +1,181 @@
+"""The protected person's SOS and check-in page, and the SMS gateway's signed webhook.
+
+The page (/c/<token>/) is the person's own: no staff layout, no script, no name, pseudonym or
+organisation, one small same-origin stylesheet, in the person's first language whatever the
+browser says. It works with JavaScript off (Tor Browser "Safest") and on a 320 px screen.
+
+CSRF. The page's forms are exempt from Django's CSRF check, on purpose. The secret token in the
+URL is what authorises a POST: a cross-site attacker who does not know it cannot aim a request at
+the page, and one who knows it can post directly, so a CSRF token would protect nothing. Leaving
+CSRF out means the page sets no cookie at all (a cookie on a seized phone is evidence of the
+visit), and the response to a duress check-in is byte-for-byte the response to a normal one,
+with no per-request token in it.
+
+Logs never see these routes (intake.logs drops their lines: the URL holds the token), and no
+client address is stored anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from refuge.alerts import pins
+from refuge.alerts.models import Checkin
+from refuge.alerts.services import checkin_links, checkins
+from refuge.core import clock
+from refuge.intake import inbound
+
+START = "start"
+SOS_SENT = "sos"
+CHECKED_IN = "checked_in"
+CANCELLED = "cancelled"
+REFUSED = "refused"
+MAX_PIN_FIELD = 64
+SMS_MAX_BODY = 4096
+SMS_MAX_SKEW_SECONDS = 300
+MAX_SENDER = 40
+MAX_MESSAGE_ID = 200
+MAX_TIMESTAMP_DIGITS = 12
+
+
+def _page(
+    lang: str, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
+    with translation.override(lang):
+        body = render_to_string(
+            template, {"title": str(settings.PUBLIC_SITE_TITLE), "lang": lang, **(context or {})}
+        )
+    response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Content-Language"] = lang
+    return response
+
+
+def _not_found() -> HttpResponse:
+    """The same bytes for every token that does not open a page, in the site's language."""
+    return _page(settings.LANGUAGE_CODE, "intake/not_found.html", status=404)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def person_page(request: HttpRequest, token: str) -> HttpResponse:
+    person = checkin_links.link_person(token)
+    if person is None:
+        return _not_found()
+    lang = inbound.person_language(person)
+    if request.method == "GET":
+        return _page(lang, "intake/person_page.html", {"state": START})
+    action = request.POST.get("action", "")
+    channel = Checkin.Channel.WEB
+    if action == "sos":
+        checkins.sos_submit(person=person, channel=channel)
+        return _page(lang, "intake/person_page.html", {"state": SOS_SENT})
+    pin = request.POST.get("pin", "")[:MAX_PIN_FIELD]
+    schedule = checkins.schedule_of(person)
+    if action == "checkin":
+        result = checkins.checkin_submit(schedule=schedule, pin=pin, channel=channel)
+        if result.accepted:
+            with translation.override(lang):
+                deadline = inbound.deadline_text(result)
+            return _page(
+                lang, "intake/person_page.html", {"state": CHECKED_IN, "deadline": deadline}
+            )
+    elif action == "cancel" and checkins.cancel_submit(schedule=schedule, pin=pin, channel=channel):
+        return _page(lang, "intake/person_page.html", {"state": CANCELLED})
+    return _page(lang, "intake/person_page.html", {"state": REFUSED}, status=400)
+
+
+def _refuse(status: int) -> JsonResponse:
+    return JsonResponse({"ok": False}, status=status)
+
+
+def _signature_ok(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(
+        expected.hexdigest().encode(), signature.strip().lower().encode("utf-8", "replace")
+    )
+
+
+def _fresh(timestamp: str) -> bool:
+    if not timestamp.isdigit() or len(timestamp) > MAX_TIMESTAMP_DIGITS:
+        return False
+    return abs(clock.now().timestamp() - int(timestamp)) <= SMS_MAX_SKEW_SECONDS
+
+
+def _message(body: bytes) -> tuple[str, str, str] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    values = (data.get("id"), data.get("from"), data.get("text"))
+    if not all(isinstance(value, str) for value in values):
+        return None
+    message_id, sender, text = (str(value) for value in values)
+    if not message_id or len(message_id) > MAX_MESSAGE_ID or len(sender) > MAX_SENDER:
+        return None
+    return message_id, sender, text
+
+
+def _signed_body(request: HttpRequest, secret: str) -> bytes | JsonResponse:
+    """The body of a signed, fresh request of at most 4 KB, or the refusal."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _refuse(400)
+    if length > SMS_MAX_BODY:
+        return _refuse(413)
+    body = request.read(SMS_MAX_BODY + 1)
+    if len(body) > SMS_MAX_BODY:
+        return _refuse(413)
+    timestamp = request.headers.get("X-Refuge-Timestamp", "")
+    signature = request.headers.get("X-Refuge-Signature", "")
+    if not _fresh(timestamp) or not _signature_ok(secret, timestamp, body, signature):
+        return _refuse(403)
+    return body
+
+
+@csrf_exempt
+@require_POST
+def sms_webhook(request: HttpRequest) -> JsonResponse:
+    """POST from the SMS gateway: {"id", "from", "text"}, signed with
+    X-Refuge-Timestamp (Unix seconds) and X-Refuge-Signature =
+    hex HMAC-SHA256(REFUGE_SMS_WEBHOOK_SECRET, timestamp + "." + body).
+
+    Refused with a 4xx and nothing changed: no secret configured (404), a body over 4 KB (413),
+    a stale or future timestamp or a wrong signature (403), malformed JSON (400), a message id
+    seen before (409). Otherwise 200 {"reply": text for the gateway to send back}; the reply is
+    the same for a sender nobody bound as for a bound one."""
+    secret = settings.SMS_WEBHOOK_SECRET
+    if not secret:
+        return _refuse(404)
+    body = _signed_body(request, secret)
+    if isinstance(body, JsonResponse):
+        return body
+    message = _message(body)
+    if message is None:
+        return _refuse(400)
+    message_id, sender, text = message
+    reply = inbound.handle(
+        source="sms",
+        sender_kind=pins.SENDER_SMS,
+        sender=sender,
+        text=text,
+        message_id=message_id,
+    )
+    if reply is None:
+        return _refuse(409)
+    return JsonResponse({"reply": reply})

@@ -1,0 +1,11 @@
+"""Inbound channels from machines, mounted at /intake/ (see refuge.config.urls)."""
+
+from django.urls import path
+
+from refuge.intake import views
+
+app_name = "intake_hooks"
+
+urlpatterns = [
+    path("sms/", views.sms_webhook, name="sms"),
+]

@@ -1,0 +1,441 @@
+"""Delivering notifications: what a message says (and never says), real local sinks (SMTP and
+an HTTP webhook receiver), retries with backoff, failover, leases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+
+from refuge.alerts import messages
+from refuge.alerts.models import (
+    Emergency,
+    EmergencyEvent,
+    EmergencySource,
+    EmergencyState,
+    EscalationPolicy,
+    EscalationStep,
+    Notification,
+    NotificationAttempt,
+    StaffChannel,
+)
+from refuge.alerts.notifier import apprise_url
+from refuge.alerts.services import delivery, emergencies, escalation, response
+from refuge.core import clock
+from tests.alerts.conftest import CALL_TIME
+from tests.conftest import BIRCH_NAME, BIRCH_PHONE, FALCON_NAME, FALCON_PHONE, FLAT_ADDRESS, Cast
+
+pytestmark = pytest.mark.django_db
+
+HEARD = "Screaming, a man shouting: open the door"
+HINT = "Behind the blue garages near the flat"
+SECRETS = [
+    FALCON_NAME,
+    FALCON_PHONE,
+    BIRCH_NAME,
+    BIRCH_PHONE,
+    FLAT_ADDRESS,
+    "Testaev",
+    "Demoev",
+    "Testovaya",
+    "9005550123",
+    "555-01-23",
+    HEARD,
+    "Screaming",
+    HINT,
+    "garages",
+]
+
+
+def _open(cast: Cast) -> Emergency:
+    return emergencies.emergency_open_call(
+        actor=cast.operator,
+        caller=cast.birch,
+        heard=HEARD,
+        location_hint=HINT,
+        people=[cast.falcon, cast.birch],
+    )
+
+
+def _leaks(texts: list[str]) -> list[str]:
+    return [secret for secret in SECRETS for text in texts if secret.lower() in text.lower()]
+
+
+def _policy(*steps: tuple[int, str, object]) -> None:
+    policy = EscalationPolicy.objects.create(name="Test", is_default=True, repeat=0)
+    for position, (delay, target, user) in enumerate(steps):
+        EscalationStep.objects.create(
+            policy=policy, position=position, delay_minutes=delay, target=target, user=user
+        )
+
+
+def _channel(user, kind: str, target: str, position: int = 0) -> StaffChannel:  # type: ignore[no-untyped-def]
+    return StaffChannel.objects.create(user=user, kind=kind, target=target, position=position)
+
+
+def _run(time_machine, minutes: float = 0) -> int:  # type: ignore[no-untyped-def]
+    if minutes:
+        time_machine.shift(dt.timedelta(minutes=minutes))
+    return escalation.escalation_tick() + delivery.deliver_due()
+
+
+# --- what a message says ------------------------------------------------------------------------
+
+
+def test_a_message_names_pseudonyms_kind_priority_code_and_links_only(
+    cast: Cast, recorder, at_call_time, settings
+):
+    settings.PUBLIC_BASE_URL = "https://refuge.example.org"
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    emergency = _open(cast)
+
+    assert _run(at_call_time) == 2
+
+    (sent,) = recorder.sent
+    notification = Notification.objects.get()
+    tag = messages.marker(emergency.code, notification.pk)
+    assert sent.title.startswith(tag)
+    assert emergency.code in sent.title
+    assert "High" in sent.title
+    assert "Call to the emergency line" in sent.body
+    assert "BIRCH" in sent.body
+    assert "FALCON" in sent.body
+    assert "https://refuge.example.org/alerts/" in sent.body
+    token = escalation.ack_token(notification.pk)
+    assert f"https://refuge.example.org/alerts/ack/{token}/" in sent.body
+    assert sent.body.rstrip().endswith(tag)
+    assert _leaks([sent.title, sent.body]) == []
+    # The link in the message is the one that acknowledges.
+    link = re.search(r"/alerts/ack/([0-9a-f]+)/", sent.body)
+    assert link is not None
+    assert response.emergency_acknowledge_by_token(link.group(1)).pk == emergency.pk
+
+
+def test_a_duress_emergency_is_announced_as_an_sos(cast: Cast, recorder, at_call_time):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    emergency = emergencies.raise_alert(
+        source=EmergencySource.DURESS,
+        people=[cast.falcon],
+        reported_at=clock.now(),
+        dedupe_key="duress",
+    )
+    _run(at_call_time)
+    (sent,) = recorder.sent
+    assert "SOS" in sent.body
+    assert "Top" in sent.title
+    assert "uress" not in sent.title + sent.body
+    assert emergency.source == EmergencySource.DURESS  # the board still says which
+
+
+def test_a_sent_notification_is_recorded(cast: Cast, recorder, at_call_time):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    emergency = _open(cast)
+    escalation.escalation_tick()
+    at_call_time.shift(dt.timedelta(seconds=3))
+
+    assert delivery.deliver_due() == 1
+
+    notification = Notification.objects.get()
+    assert notification.state == Notification.State.SENT
+    assert notification.sent_at == CALL_TIME + dt.timedelta(seconds=3)
+    assert notification.locked_until is None
+    (attempt,) = NotificationAttempt.objects.all()
+    assert attempt.ok
+    assert attempt.channel_kind == "webhook"
+    emergency.refresh_from_db()
+    assert emergency.first_notified_at == CALL_TIME + dt.timedelta(seconds=3)
+    sent = emergency.events.get(kind=EmergencyEvent.Kind.NOTIFICATION_SENT)
+    assert sent.data["recipient"] == str(cast.lawyer.pk)
+    assert sent.data["channel"] == "webhook"
+    assert delivery.deliver_due() == 0  # sent once
+
+
+def test_nothing_is_sent_for_an_emergency_acknowledged_before_delivery(
+    cast: Cast, recorder, at_call_time
+):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    emergency = _open(cast)
+    escalation.escalation_tick()
+    response.emergency_acknowledge(actor=cast.coordinator, emergency=emergency)
+
+    assert delivery.deliver_due() == 0
+    assert recorder.sent == []
+    assert Notification.objects.get().state == Notification.State.CANCELLED
+
+
+def test_a_notification_claimed_meanwhile_by_an_emergency_now_closed_is_cancelled(
+    cast: Cast, recorder, at_call_time
+):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    emergency = _open(cast)
+    escalation.escalation_tick()
+    Emergency.objects.filter(pk=emergency.pk).update(state=EmergencyState.RESOLVED)
+
+    assert delivery.deliver_due() == 1
+    assert recorder.sent == []
+    assert Notification.objects.get().state == Notification.State.CANCELLED
+
+
+# --- failures, backoff, failover ----------------------------------------------------------------
+
+
+def test_failures_back_off_and_fail_over_round_the_channels_without_giving_up(
+    cast: Cast, recorder, at_call_time
+):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer", position=0)
+    _channel(cast.lawyer, "email", "lawyer@example.org", position=1)
+    _open(cast)
+    recorder.fail_kinds = {"webhook", "email"}
+    escalation.escalation_tick()
+
+    times: list[dt.datetime] = []
+    for _ in range(12):
+        notification = Notification.objects.get()
+        times.append(notification.next_attempt_at)
+        at_call_time.move_to(notification.next_attempt_at, tick=False)
+        assert delivery.deliver_due() == 1
+
+    kinds = [message.channel_kind for message in recorder.refused]
+    assert kinds == ["webhook", "webhook", "email", "email"] * 3
+    waits = [round((b - a).total_seconds()) for a, b in itertools.pairwise(times)]
+    # 15 s, then at once on the next channel, then 60 s, ... capped at 5 minutes.
+    assert waits == [15, 0, 60, 0, 240, 0, 300, 0, 300, 0, 300]
+    notification = Notification.objects.get()
+    assert notification.state == Notification.State.PENDING  # never gives up while open
+    assert notification.attempts == 12
+    failed = NotificationAttempt.objects.filter(ok=False)
+    assert failed.count() == 12
+    for attempt in failed:
+        assert "example.org" not in attempt.error
+        assert attempt.error.startswith(("webhook: ", "email: "))
+    assert EmergencyEvent.objects.filter(kind="notification_failed").count() == 12
+
+    recorder.fail_kinds = set()
+    at_call_time.move_to(notification.next_attempt_at, tick=False)
+    assert delivery.deliver_due() == 1
+    assert [m.channel_kind for m in recorder.sent] == ["webhook"]
+    assert Notification.objects.get().state == Notification.State.SENT
+
+
+def test_a_recipient_without_channels_is_retried_until_they_have_one(
+    cast: Cast, recorder, at_call_time
+):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _open(cast)
+    escalation.escalation_tick()
+    assert delivery.deliver_due() == 1
+    notification = Notification.objects.get()
+    assert notification.state == Notification.State.PENDING
+    assert notification.last_error == "no active channel"
+
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    at_call_time.move_to(notification.next_attempt_at, tick=False)
+    assert delivery.deliver_due() == 1
+    assert len(recorder.sent) == 1
+
+
+def test_a_crash_after_sending_means_sent_again_after_the_lease_never_lost(
+    cast: Cast, recorder, at_call_time, monkeypatch
+):
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    _open(cast)
+    escalation.escalation_tick()
+
+    def crash(item):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # the worker dies between "sent" and "recorded"
+
+    monkeypatch.setattr(delivery, "_record_sent", crash)
+    with pytest.raises(KeyboardInterrupt):
+        delivery.deliver_due()
+    monkeypatch.undo()
+    assert len(recorder.sent) == 1
+    assert Notification.objects.get().state == Notification.State.PENDING
+
+    at_call_time.shift(delivery.lease() - dt.timedelta(seconds=1))
+    assert delivery.deliver_due() == 0  # still leased to the dead worker
+    at_call_time.shift(dt.timedelta(seconds=1))
+    assert delivery.deliver_due() == 1  # the lease ran out: sent again
+
+    assert len(recorder.sent) == 2
+    assert recorder.sent[0].title == recorder.sent[1].title  # the marker shows the repeat
+    assert Notification.objects.get().state == Notification.State.SENT
+
+
+def test_an_expired_lease_is_not_sent_by_the_worker_that_lost_it(
+    cast: Cast, recorder, at_call_time
+):
+    item = delivery.Outgoing(
+        notification_id=None,
+        channel_id=None,
+        channel_kind="webhook",
+        target="json://x",
+        title="t",
+        body="b",
+        lease_until=clock.now(),
+    )
+    assert delivery._send(recorder, item) == (False, "")
+    assert recorder.sent == []
+
+
+# --- real sinks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("default_policy")
+def test_real_sinks_receive_each_step_and_nothing_identifying(
+    cast: Cast, at_call_time, http_sink, smtp_sink, settings
+):
+    settings.NOTIFIER = "apprise"
+    _channel(cast.operator, "email", "operator@example.org")
+    _channel(cast.lawyer, "webhook", http_sink.url("lawyer"))
+    _channel(cast.coordinator, "email", "coordinator@example.org")
+    _channel(cast.caseworker, "webhook", http_sink.url("caseworker"))
+    emergency = _open(cast)
+
+    _run(at_call_time)
+    assert [m[1] for m in smtp_sink.messages] == [["operator@example.org"]]
+    assert http_sink.received == []
+    _run(at_call_time, 5)
+    assert [m["path"] for m in http_sink.received] == ["/lawyer"]
+    assert len(smtp_sink.messages) == 1  # the coordinator's turn has not come
+
+    _run(at_call_time, 10)
+    assert [m[1] for m in smtp_sink.messages][1:] == [["coordinator@example.org"]]
+    response.emergency_acknowledge(actor=cast.lawyer, emergency=emergency)
+    _run(at_call_time, 5)
+    _run(at_call_time, 5)
+    assert len(smtp_sink.messages) == 2  # acknowledged: nobody else is paged
+    assert len(http_sink.received) == 1
+
+    texts = smtp_sink.texts() + http_sink.texts()
+    assert all(emergency.code in text for text in texts)
+    assert all("FALCON" in text and "BIRCH" in text for text in texts)
+    assert all("/alerts/ack/" in text for text in texts)
+    assert _leaks(texts) == []
+    assert smtp_sink.messages[0][0] == "refuge@example.org"
+    assert Notification.objects.filter(state=Notification.State.SENT).count() == 3
+
+
+def test_a_webhook_down_for_ten_minutes_delays_delivery_but_loses_nothing(
+    cast: Cast, at_call_time, http_sink, settings
+):
+    settings.NOTIFIER = "apprise"
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", http_sink.url("lawyer"))
+    _open(cast)
+    http_sink.status = 500
+
+    escalation.escalation_tick()  # one notification; only the outbox runs from here on
+    for _ in range(41):  # ten minutes, a worker tick every 15 seconds
+        delivery.deliver_due()
+        at_call_time.shift(dt.timedelta(seconds=15))
+    assert http_sink.received == []
+    refused = http_sink.refused
+    assert refused >= 5  # tried again and again, backing off
+    assert Notification.objects.get().state == Notification.State.PENDING
+
+    http_sink.status = 200
+    for _ in range(21):  # at most the 5-minute cap later
+        delivery.deliver_due()
+        at_call_time.shift(dt.timedelta(seconds=15))
+    assert len(http_sink.received) == 1
+    assert Notification.objects.get().state == Notification.State.SENT
+    assert NotificationAttempt.objects.filter(ok=False).count() == refused
+
+
+def test_a_refusing_smtp_server_fails_over_to_the_webhook(
+    cast: Cast, at_call_time, http_sink, smtp_sink, settings
+):
+    settings.NOTIFIER = "apprise"
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "email", "lawyer@example.org", position=0)
+    _channel(cast.lawyer, "webhook", http_sink.url("lawyer"), position=1)
+    _open(cast)
+    smtp_sink.refuse = True
+
+    _run(at_call_time)  # e-mail refused
+    _run(at_call_time, 0.25)  # refused again: fail over at once
+    _run(at_call_time)  # the webhook takes it
+
+    assert smtp_sink.messages == []
+    assert len(http_sink.received) == 1
+    kinds = list(NotificationAttempt.objects.order_by("at").values_list("channel_kind", "ok"))
+    assert kinds == [("email", False), ("email", False), ("webhook", True)]
+
+
+def test_plain_email_addresses_use_the_configured_smtp_server(settings):
+    settings.SMTP_HOST = "smtp.example.org"
+    settings.SMTP_PORT = 587
+    settings.SMTP_USER = "refuge"
+    settings.SMTP_PASSWORD = "p@ss"
+    settings.SMTP_FROM = "refuge@example.org"
+    settings.SMTP_TLS = True
+    url = apprise_url("email", "lawyer@example.org")
+    assert url.startswith("mailtos://refuge:p%40ss@smtp.example.org:587?")
+    assert "mode=starttls" in url
+    assert "to=lawyer%40example.org" in url
+    settings.SMTP_PORT = 465
+    assert "mode=ssl" in apprise_url("email", "a@example.org")
+    assert apprise_url("webhook", "json://h/x?rto=2") == "json://h/x?rto=2&cto=5"
+
+
+# --- the notifiers ------------------------------------------------------------------------------
+
+
+def test_notifiers_are_chosen_by_setting_and_fail_clearly(settings, caplog):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from refuge.alerts.notifier import (
+        AppriseNotifier,
+        LogNotifier,
+        NotifierError,
+        get_notifier,
+        recording_notifier,
+    )
+
+    settings.NOTIFIER = "log"
+    assert isinstance(get_notifier(), LogNotifier)
+    with caplog.at_level("INFO", logger="refuge.alerts.notifier"):
+        get_notifier().send(
+            channel_kind="email", target="a@example.org", title="[E-AAAA #1] x", body="b"
+        )
+    assert "[E-AAAA #1]" in caplog.text
+    assert "a@example.org" not in caplog.text
+    settings.NOTIFIER = "record"
+    assert get_notifier() is recording_notifier()
+    settings.NOTIFIER = "apprise"
+    assert isinstance(get_notifier(), AppriseNotifier)
+    settings.NOTIFIER = "pigeon"
+    with pytest.raises(ImproperlyConfigured):
+        get_notifier()
+
+    with pytest.raises(NotifierError) as unusable:
+        AppriseNotifier().send(channel_kind="webhook", target="nonsense", title="t", body="b")
+    assert "nonsense" not in str(unusable.value)
+    settings.SMTP_HOST = ""
+    with pytest.raises(NotifierError):
+        apprise_url("email", "a@example.org")
+    assert apprise_url("webhook", "json://h/x?cto=1&rto=2") == "json://h/x?cto=1&rto=2"
+
+
+def test_the_message_is_in_the_recipients_language(cast: Cast, recorder, at_call_time, monkeypatch):
+    from django.utils import translation
+
+    monkeypatch.setattr(messages, "_", lambda text: f"<{translation.get_language()}>{text}")
+    cast.lawyer.language = "ru"
+    cast.lawyer.save()
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    _open(cast)
+    _run(at_call_time)
+    (sent,) = recorder.sent
+    assert "<ru>Emergency" in sent.body
+    assert "<en>" not in sent.title + sent.body
