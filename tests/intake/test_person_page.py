@@ -151,11 +151,14 @@ def test_a_check_in_thanks_and_shows_the_next_deadline_in_the_persons_zone(
 
 
 def test_the_deadline_is_spelled_out_in_russian_for_a_russian_speaker(
-    client: Client, falcon_link: str, at_call_time
+    client: Client, cast: Cast, falcon_link: str, at_call_time
 ):
+    ProtectedPerson.objects.filter(pk=cast.falcon.pk).update(languages="ru")
     response = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     assert response["Content-Language"] == "ru"
-    assert "11 марта, 15:00" in response.content.decode()
+    page = response.content.decode()
+    assert "11 марта, 15:00" in page
+    assert "Спасибо" in page
 
 
 def test_normal_and_duress_check_ins_get_byte_identical_responses(

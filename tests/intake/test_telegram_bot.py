@@ -143,3 +143,32 @@ def test_without_a_token_the_bot_does_not_start(settings):
     settings.TELEGRAM_BOT_TOKEN = ""
     with pytest.raises(CommandError):
         run_bot()
+
+
+STAFF_CHAT = 777001
+
+
+def test_staff_acknowledge_an_emergency_by_replying_in_telegram(bot_api: FakeBotApi, cast: Cast):
+    from refuge.alerts.models import EmergencyState, StaffChannel
+
+    StaffChannel.objects.create(user=cast.operator, kind="telegram", target=str(STAFF_CHAT))
+    bot_api.message(FALCON_CHAT, "/sos")
+    run_bot()
+    emergency = Emergency.objects.get()
+    bot_api.message(STAFF_CHAT, f"ack {emergency.code}")
+    run_bot()
+    emergency.refresh_from_db()
+    assert emergency.state == EmergencyState.ACKNOWLEDGED
+    assert emergency.acknowledged_by == cast.operator
+    assert bot_api.replies_to(STAFF_CHAT) == [f"Acknowledged: {emergency.code}."]
+
+
+def test_an_acknowledgement_from_a_stranger_changes_nothing(bot_api: FakeBotApi, cast: Cast):
+    bot_api.message(FALCON_CHAT, "/sos")
+    run_bot()
+    emergency = Emergency.objects.get()
+    bot_api.message(STRANGER_CHAT, f"ack {emergency.code}")
+    run_bot()
+    emergency.refresh_from_db()
+    assert emergency.acknowledged_at is None
+    assert bot_api.replies_to(STRANGER_CHAT) == ["Not accepted."]

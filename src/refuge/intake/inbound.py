@@ -2,7 +2,9 @@
 
 Commands (case-insensitive): "SOS" or "/sos"; a PIN, "CHECKIN <PIN>" or "/checkin <PIN>";
 "CANCEL <PIN>" or "/cancel <PIN>" (Russian "СОС" and "ОТМЕНА <PIN>" too). Telegram's "/start"
-answers with the chat's code, which staff bind with `refuge checkin bind`.
+answers with the chat's code, which staff bind with `refuge checkin bind`. On Telegram, a staff
+member acknowledges an emergency by replying "ack E-7F3Q" from the chat of one of their
+notification channels; from any other chat the reply is the usual "Not accepted".
 
 A sender nobody bound gets exactly the replies a bound sender gets for the same text, unless
 that text holds the bound person's right PIN: replies that do not need the PIN are in the
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,11 +25,12 @@ from django.db import transaction
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from refuge.alerts.models import Checkin
-from refuge.alerts.services import checkin_links, checkins
+from refuge.alerts.models import Checkin, StaffChannel
+from refuge.alerts.services import checkin_links, checkins, response
 from refuge.people.models import ProtectedPerson
 
 SOS = "sos"
+ACK = "ack"
 CHECKIN = "checkin"
 CANCEL = "cancel"
 START = "start"
@@ -40,6 +44,7 @@ _CHECKIN = re.compile(r"^(?:/?checkin\s+)?([0-9]+)$")
 _CHECKIN_WORD = re.compile(r"^/?checkin\s+(\S+)$")
 _CANCEL = re.compile(r"^/?(?:cancel|отмена)\s+(\S+)$")
 _START = re.compile(r"^/start(?:\s.*)?$")
+_ACK = re.compile(r"^/?(?:ack|ok|ок|принято|принял)\b")
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ def parse(text: str) -> Command:
         return Command(CANCEL, match.group(1))
     if _START.match(words):
         return Command(START)
+    if _ACK.match(words):
+        return Command(ACK)
     return Command(UNKNOWN)
 
 
@@ -122,26 +129,74 @@ def handle(
             return None
         person, sender_digest = checkin_links.binding_person(sender_kind, sender)
         command = parse(text)
-        if command.kind == SOS:
-            if person is not None:
-                checkins.sos_submit(person=person, channel=channel)
-            elif sender_digest:
-                checkins.sos_from_unknown(sender=sender_digest)
+        reply = _reply_without_pin(
+            command,
+            source=source,
+            sender=sender,
+            text=text,
+            person=person,
+            sender_digest=sender_digest,
+            channel=channel,
+        )
+        if reply is None:
+            reply = _reply_with_pin(command, person=person, channel=channel)
+        if reply is None:
             with translation.override(hint):
-                return received()
-        if command.kind == START and source == "telegram":
-            with translation.override(hint):
-                return _("Code: %(code)s") % {"code": sender.strip()[:24]}
-        schedule = checkins.schedule_of(person) if person is not None else None
-        if command.kind == CHECKIN:
-            result = checkins.checkin_submit(schedule=schedule, pin=command.pin, channel=channel)
-            if result.accepted and person is not None:
-                with translation.override(person_language(person)):
-                    return thanks(result)
-        elif command.kind == CANCEL:
-            accepted = checkins.cancel_submit(schedule=schedule, pin=command.pin, channel=channel)
-            if accepted and person is not None:
-                with translation.override(person_language(person)):
-                    return cancelled()
-        with translation.override(hint):
-            return not_accepted()
+                return not_accepted()
+        text_of, language_of = reply
+        with translation.override(language_of or hint):
+            return text_of()
+
+
+# The reply's text (made once the language is active) and its language (None: the sender's).
+Reply = tuple[Callable[[], str], str | None]
+
+
+def _reply_without_pin(
+    command: Command,
+    *,
+    source: str,
+    sender: str,
+    text: str,
+    person: ProtectedPerson | None,
+    sender_digest: str,
+    channel: str,
+) -> Reply | None:
+    """SOS, a staff acknowledgement, Telegram's /start: (reply, its language) or None."""
+    if command.kind == SOS:
+        if person is not None:
+            checkins.sos_submit(person=person, channel=channel)
+        elif sender_digest:
+            checkins.sos_from_unknown(sender=sender_digest)
+        return received, None
+    if source != "telegram":
+        return None
+    if command.kind == ACK:
+        emergency = response.acknowledge_by_reply(
+            channel_kind=StaffChannel.Kind.TELEGRAM, sender=sender, text=text
+        )
+        if emergency is not None:
+            code = emergency.code
+            return (lambda: _("Acknowledged: %(code)s.") % {"code": code}), None
+    if command.kind == START:
+        chat = sender.strip()[:24]
+        return (lambda: _("Code: %(code)s") % {"code": chat}), None
+    return None
+
+
+def _reply_with_pin(
+    command: Command, *, person: ProtectedPerson | None, channel: str
+) -> Reply | None:
+    """A check-in or a cancellation; replies in the person's language only when the PIN was
+    right (normal and duress alike). An unknown sender's PIN is hashed all the same, so the
+    time taken does not tell a bound sender from an unknown one."""
+    schedule = checkins.schedule_of(person) if person is not None else None
+    if command.kind == CHECKIN:
+        result = checkins.checkin_submit(schedule=schedule, pin=command.pin, channel=channel)
+        if result.accepted and person is not None:
+            return (lambda: thanks(result)), person_language(person)
+    elif command.kind == CANCEL:
+        accepted = checkins.cancel_submit(schedule=schedule, pin=command.pin, channel=channel)
+        if accepted and person is not None:
+            return cancelled, person_language(person)
+    return None
