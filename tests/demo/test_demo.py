@@ -211,6 +211,8 @@ def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
         assert "password: refuge-demo" in output
         for username, _role in scenario.STAFF:
             assert f"  {username}" in output
+        assert "DEMO VALUES" in output
+        assert "PIN 3690, duress PIN 1470" in output
         with urllib.request.urlopen(f"{url}/accounts/login/", timeout=10) as response:  # noqa: S310
             assert response.status == 200
     finally:
@@ -220,3 +222,141 @@ def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
     assert "Demo stopped." in rest
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the web server is gone
+
+
+# --- the emergency line (steps 2-4) ---------------------------------------------------------------
+
+
+def _local(when: dt.datetime | None) -> dt.time:
+    assert when is not None
+    return timezone.localtime(when).time()
+
+
+def test_checkin_schedules_pins_and_links(loaded):
+    from refuge.alerts.models import CheckinSchedule
+    from refuge.alerts.services import checkin_links, checkins
+    from refuge.demo import scenario_alerts
+
+    for pseudonym, (pin, duress) in {"FALCON": ("2468", "1357"), "BIRCH": ("3690", "1470")}.items():
+        person = ProtectedPerson.objects.get(pseudonym=pseudonym)
+        schedule = CheckinSchedule.objects.get(person=person)
+        assert schedule.kind == CheckinSchedule.Kind.DAILY
+        assert schedule.daily_time == dt.time(21, 0)
+        assert schedule.time_zone == "Europe/Moscow"
+        assert schedule.grace_minutes == 120
+        assert pin not in schedule.pin_hash
+        assert duress not in schedule.duress_pin_hash
+        token = scenario_alerts.link_token(pseudonym)
+        assert checkin_links.link_person(token) == person
+        assert f"/c/{token}/" in loaded
+        assert f"PIN {pin}, duress PIN {duress}" in loaded
+        # The published PINs work: the normal and the duress PIN are both accepted alike.
+        normal = checkins.checkin_submit(schedule=schedule, pin=pin, channel="page")
+        duress_result = checkins.checkin_submit(schedule=schedule, pin=duress, channel="page")
+        assert normal.accepted
+        assert normal == duress_result
+    assert "DEMO VALUES" in loaded
+
+
+def test_rota_policy_and_channels(loaded):
+    from refuge.alerts import rota
+    from refuge.alerts.models import EscalationPolicy, EscalationStep, OnCallRota, StaffChannel
+
+    hotline = OnCallRota.objects.get(name="Hotline")
+    assert rota.on_call(hotline, clock.now()) == _user("operator")
+    policy = EscalationPolicy.objects.get(is_default=True)
+    steps = list(policy.steps.order_by("position").values_list("target", "delay_minutes"))
+    target = EscalationStep.Target
+    assert steps == [
+        (target.ON_CALL, 0),
+        (target.CASE_LAWYER, 5),
+        (target.COORDINATORS, 5),
+        (target.CASE_TEAM, 5),
+    ]
+    for username, _role in scenario.STAFF:
+        channel = StaffChannel.objects.get(user__username=username)
+        assert channel.kind == StaffChannel.Kind.EMAIL
+        assert channel.target == f"{username}@example.org"
+
+
+def test_step_3_is_a_resolved_emergency_with_real_times(loaded):
+    from refuge.alerts.models import Emergency, EmergencyEvent, EmergencySource, Notification
+    from refuge.alerts.services import response
+
+    emergency = Emergency.objects.get()
+    birch = ProtectedPerson.objects.get(pseudonym="BIRCH")
+    assert emergency.source == EmergencySource.CALL
+    assert emergency.caller == birch
+    assert emergency.state == "resolved"
+    assert emergency.outcome == "missing"
+    assert set(emergency.people.values_list("pseudonym", flat=True)) == {"FALCON", "BIRCH"}
+    assert emergency.acknowledged_by == _user("lawyer")
+    assert _local(emergency.reported_at) == dt.time(15, 0)
+    assert _local(emergency.acknowledged_at) == dt.time(15, 4)
+    assert _local(emergency.en_route_at) == dt.time(15, 6)
+    assert _local(emergency.on_site_at) == dt.time(15, 30)
+    assert emergency.reported_at <= emergency.opened_at <= emergency.first_notified_at  # type: ignore[operator]
+    assert timezone.localtime(emergency.reported_at).date() < clock.today()
+    kinds = list(emergency.events.order_by("at").values_list("kind", flat=True))
+    kind = EmergencyEvent.Kind
+    assert kinds == [
+        kind.OPENED,
+        kind.ESCALATED,
+        kind.NOTIFICATION_SENT,
+        kind.ACKNOWLEDGED,
+        kind.EN_ROUTE,
+        kind.ON_SITE,
+        kind.NOTE,
+        kind.JOINED,
+        kind.JOINED,
+        kind.RESOLVED,
+    ]
+    note = emergency.events.get(kind=kind.NOTE)
+    assert "signs of a struggle" in (response.event_note(note) or "").lower()
+    assert emergency.alerts.filter(source=EmergencySource.MISSED_CHECKIN).count() == 2
+    notification = Notification.objects.get()
+    assert notification.recipient == _user("operator")
+    assert notification.state == Notification.State.SENT
+
+
+def test_the_board_emergency_page_and_report_show_it(loaded, client):
+    from refuge.alerts.models import Emergency
+
+    emergency = Emergency.objects.get()
+    client.force_login(_user("lawyer"))
+    for path in ("/alerts/", f"/alerts/e/{emergency.pk}/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    page = client.get(f"/alerts/e/{emergency.pk}/").content.decode()
+    assert emergency.code in page
+    assert scenario.BIRCH_NAME not in page
+    assert scenario.FLAT_ADDRESS not in page
+    client.force_login(_user("coordinator"))
+    report = client.get("/alerts/report/")
+    assert report.status_code == 200
+
+
+def test_running_it_again_adds_nothing_to_the_emergency_line(loaded, capsys):
+    from refuge.alerts import models as alerts
+
+    line = (
+        alerts.CheckinSchedule,
+        alerts.CheckinLink,
+        alerts.OnCallRota,
+        alerts.RotaMember,
+        alerts.EscalationPolicy,
+        alerts.EscalationStep,
+        alerts.StaffChannel,
+        alerts.Emergency,
+        alerts.EmergencyEvent,
+        alerts.Alert,
+        alerts.Notification,
+        alerts.NotificationAttempt,
+    )
+    before = {model.__name__: model.objects.count() for model in line}
+    call_command("demo", "--no-serve")
+    out = capsys.readouterr().out
+    assert "Emergency line set up" not in out
+    assert "Replayed" not in out
+    assert "PIN 2468, duress PIN 1357" in out
+    assert {model.__name__: model.objects.count() for model in line} == before

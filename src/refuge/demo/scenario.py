@@ -19,6 +19,7 @@ from refuge.accounts.models import Role, Team, TeamMembership, User
 from refuge.cases import services as cases
 from refuge.cases.models import Case, CaseStatus, CaseType, TimelineEntry
 from refuge.core import clock
+from refuge.demo import scenario_alerts
 from refuge.people import services as people
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
 from refuge.security import audit
@@ -33,6 +34,7 @@ STAFF: tuple[tuple[str, Role], ...] = (
     ("admin", Role.ADMIN),
 )
 TEAM_NAME = "Nizhny Novgorod team"
+CALL_DAYS_AGO = 2
 
 FALCON = "FALCON"
 FALCON_NAME = "Rustam Zaurbekovich Testaev"
@@ -57,6 +59,8 @@ class LoadResult:
     story_created: bool
     users_created: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
+    alerts_created: list[str] = field(default_factory=list)
+    emergency_replayed: bool = False
 
 
 def scenario_load() -> LoadResult:
@@ -68,11 +72,24 @@ def scenario_load() -> LoadResult:
         result = LoadResult(story_created=False)
         staff = _staff(result)
         team = _team(staff)
-        if ProtectedPerson.objects.filter(pseudonym=FALCON).exists():
-            return result
-        _Story(staff, team).tell(result)
-        result.story_created = True
+        if not ProtectedPerson.objects.filter(pseudonym=FALCON).exists():
+            _Story(staff, team).tell(result)
+            result.story_created = True
+        _emergency_line(staff, result)
         return result
+
+
+def _emergency_line(staff: dict[str, User], result: LoadResult) -> None:
+    """Steps 2-4 on the emergency line (scenario_alerts), each part created once."""
+    people = {
+        p.pseudonym: p
+        for p in ProtectedPerson.objects.filter(pseudonym__in=[FALCON, BIRCH]).order_by("pseudonym")
+    }
+    if set(people) != {FALCON, BIRCH}:
+        return
+    call_day = clock.today() - dt.timedelta(days=CALL_DAYS_AGO)
+    result.alerts_created = scenario_alerts.setup_alerts(staff, people, call_day)
+    result.emergency_replayed = scenario_alerts.replay_call(staff, people, call_day)
 
 
 def _staff(result: LoadResult) -> dict[str, User]:
@@ -136,7 +153,7 @@ class _Story:
         self.team = team
         self.today = clock.today()
         # The call happened two days ago, so the lawyer's follow-ups are in the past too.
-        self.call_day = self.today - dt.timedelta(days=2)
+        self.call_day = self.today - dt.timedelta(days=CALL_DAYS_AGO)
         self.detention_day = self.call_day - dt.timedelta(days=240)
         self.evacuation_day = self.detention_day + dt.timedelta(days=35)
 

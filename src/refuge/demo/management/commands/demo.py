@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
-from refuge.demo import processes, scenario
+from refuge.demo import processes, scenario, scenario_alerts
 
 HOST = "127.0.0.1"
 NOT_DEMO_MODE = (
@@ -18,6 +19,36 @@ NOT_DEMO_MODE = (
     f"'{scenario.DEMO_PASSWORD}', so it only runs in demo mode. Start it with REFUGE_DEMO=1 "
     "(for example: REFUGE_DEMO=1 refuge demo), and never on an instance holding real data."
 )
+
+
+def checkin_lines() -> list[str]:
+    """The protected people's check-in pages with their PINs: published demo values."""
+    lines = [
+        _(
+            "DEMO VALUES (fictional, published in scenario.md): personal check-in pages, "
+            "daily at 21:00 Moscow time, 2 hours' grace:"
+        )
+    ]
+    for link in scenario_alerts.demo_links():
+        if link.live:
+            lines.append(
+                _("  %(who)s  %(url)s  PIN %(pin)s, duress PIN %(duress)s")
+                % {
+                    "who": link.pseudonym.ljust(6),
+                    "url": link.url,
+                    "pin": link.pin,
+                    "duress": link.duress_pin,
+                }
+            )
+        else:
+            lines.append(
+                _(
+                    "  %(who)s  the demo link was revoked or re-issued; print a new one with "
+                    "`refuge checkin link %(who)s`"
+                )
+                % {"who": link.pseudonym}
+            )
+    return lines
 
 
 class Command(BaseCommand):
@@ -59,6 +90,18 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("The reference scenario was already loaded; nothing new created.")
+        if result.alerts_created:
+            self.stdout.write(
+                _("Emergency line set up: %(what)s.") % {"what": "; ".join(result.alerts_created)}
+            )
+        if result.emergency_replayed:
+            self.stdout.write(
+                _(
+                    "Replayed step 3: BIRCH's call at 15:00, the lawyer on site at 15:30 "
+                    "(resolved: missing)."
+                )
+            )
+        self.stdout.write("\n".join(checkin_lines()))
 
     def _serve(self, port: int) -> None:
         url = f"http://{HOST}:{port}"
@@ -89,6 +132,7 @@ class Command(BaseCommand):
             f"Log in as any of these users, password: {scenario.DEMO_PASSWORD}",
         ]
         lines += [f"  {name.ljust(width)}  {role.label}" for name, role in scenario.STAFF]
+        lines += checkin_lines()
         lines += ["Press Ctrl-C to stop the web server and the worker.", "=" * 64, ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
