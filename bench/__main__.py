@@ -1,7 +1,8 @@
 """`python -m bench` (`make bench`): set up the benchmark database, run, report.
 
 BENCH_SCALE=small (default: 10,000 on SQLite) or full (1,000,000 on PostgreSQL from DATABASE_URL);
-BENCH_N and BENCH_REPETITIONS override the scale's sizes; BENCH_KEEP=1 keeps the database.
+BENCH_N, BENCH_REPETITIONS and BENCH_SCHEDULES override the scale's sizes; BENCH_ONLY=cases|alerts
+runs one group; BENCH_KEEP=1 keeps the database.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import time
 
 def _run() -> int:
     from bench.environment import bench_environment
-    from bench.scale import SCALE_DATABASES, scale_from_env
+    from bench.scale import SCALE_DATABASES, groups_from_env, scale_from_env
 
     scale = scale_from_env()
+    groups = groups_from_env()
     with bench_environment(SCALE_DATABASES[scale.name]) as target:
         started = time.perf_counter()
-        print(f"Refuge benchmarks, scale {scale.name} (n={scale.n:,}) on {target.description}")
+        print(
+            f"Refuge benchmarks ({', '.join(groups)}), scale {scale.name} (n={scale.n:,}, "
+            f"{scale.schedules:,} check-in schedules) on {target.description}"
+        )
         import django
         from django.core.management import call_command
 
@@ -29,7 +34,9 @@ def _run() -> int:
         from bench.caselist import BenchmarkError
 
         try:
-            metrics = runner.run(scale, progress=lambda line: print(line, flush=True))
+            metrics = runner.run(
+                scale, progress=lambda line: print(line, flush=True), groups=groups
+            )
         except BenchmarkError as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1

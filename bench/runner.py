@@ -14,7 +14,7 @@ from django.db import connection
 
 from bench import caselist, roundtrip
 from bench.generate import generate
-from bench.scale import Scale
+from bench.scale import GROUPS, Scale
 from bench.stats import Metric, context, metric
 
 Progress = Callable[[str], None]
@@ -27,7 +27,31 @@ def analyze() -> None:
         cursor.execute("ANALYZE")
 
 
-def run(scale: Scale, *, progress: Progress = print) -> list[Metric]:
+def run(
+    scale: Scale, *, progress: Progress = print, groups: Sequence[str] = GROUPS
+) -> list[Metric]:
+    """The benchmarks of `groups` ("cases", "alerts"), in that order."""
+    metrics: list[Metric] = []
+    if "cases" in groups:
+        metrics += run_cases(scale, progress=progress)
+    if "alerts" in groups:
+        metrics += run_alerts(scale, progress=progress)
+    return metrics
+
+
+def run_alerts(scale: Scale, *, progress: Progress = print) -> list[Metric]:
+    """The emergency line: SOS and check-ins through a real web server and worker first (they
+    need a quiet database and worker), then the missed-check-in ticks in this process."""
+    from bench import emergency_line, missed
+
+    progress("Timing SOS to e-mail and check-ins on a real web server")
+    metrics = emergency_line.measure(scale, progress)
+    progress("Timing missed check-in detection")
+    metrics += missed.measure(scale, progress)
+    return metrics
+
+
+def run_cases(scale: Scale, *, progress: Progress = print) -> list[Metric]:
     progress(f"Generating {scale.n:,} people and {scale.n:,} cases ({connection.vendor})")
     dataset = generate(scale.n, batch_size=scale.batch_size, progress=progress)
     analyze()

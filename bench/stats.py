@@ -31,6 +31,12 @@ def p95(samples: Sequence[float]) -> float:
     return statistics.quantiles(samples, n=20, method="inclusive")[18]
 
 
+def p99(samples: Sequence[float]) -> float:
+    if len(samples) < 2:
+        raise ValueError("a 99th percentile needs at least two samples")
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
 def context(scale: Scale, *, repetitions: int, **extra: Any) -> dict[str, Any]:
     return {
         "scale": scale.name,

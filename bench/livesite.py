@@ -1,0 +1,221 @@
+"""A real Refuge on loopback for the emergency-line benchmarks: gunicorn, `refuge worker` and a
+local SMTP server that stands in for the mail relay.
+
+The subprocesses inherit the benchmark's environment (bench.environment: the same database, key
+files and generated secret key), plus:
+
+- REFUGE_ALLOWED_HOSTS with 127.0.0.1 added (the requests' Host);
+- REFUGE_NOTIFIER=apprise and REFUGE_SMTP_HOST/PORT (plain SMTP, no login) aimed at the sink;
+- REFUGE_WORKER_POLL_SECONDS=1, the smallest poll the settings accept.
+
+gunicorn runs `refuge.config.wsgi:application` with 2 sync workers. Their output and the
+worker's go to log files in the benchmark's temporary directory; a process that dies early
+ends the run with its log's tail.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.caselist import BenchmarkError
+
+GUNICORN_WORKERS = 2
+WORKER_POLL_SECONDS = 1
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+SMTP_FROM = "refuge@bench.example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    at: float  # time.monotonic() when the sink accepted the message
+    raw: str
+
+
+@dataclass
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1: accepts every message and notes when (time.monotonic())."""
+
+    port: int = 0
+    messages: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.messages)
+
+    def snapshot(self) -> list[Received]:
+        with self.lock:
+            return list(self.messages)
+
+
+def text_of(raw: str) -> str:
+    """The subject and every text part of a message, decoded."""
+    message = email.message_from_string(raw, policy=email.policy.default)
+    parts = [str(message["Subject"] or "")]
+    parts += [str(p.get_content()) for p in message.walk() if p.get_content_maintype() == "text"]
+    return "\n".join(parts)
+
+
+@contextmanager
+def smtp_sink() -> Iterator[SmtpSink]:
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command otherwise
+    sink = SmtpSink(port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            del server, session
+            content = envelope.content
+            raw = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+            with sink.lock:
+                sink.messages.append(Received(time.monotonic(), raw))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def child_environment(smtp_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    hosts = [h for h in env.get("REFUGE_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    env.update(
+        REFUGE_ALLOWED_HOSTS=",".join([*hosts, "127.0.0.1", "localhost"]),
+        REFUGE_NOTIFIER="apprise",
+        REFUGE_SMTP_HOST="127.0.0.1",
+        REFUGE_SMTP_PORT=str(smtp_port),
+        REFUGE_SMTP_TLS="0",
+        REFUGE_SMTP_USER="",
+        REFUGE_SMTP_PASSWORD="",
+        REFUGE_SMTP_FROM=SMTP_FROM,
+        REFUGE_WORKER_POLL_SECONDS=str(WORKER_POLL_SECONDS),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
+        # Our own interpreter and fixed arguments.
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()  # SIGTERM: gunicorn and the worker both stop gracefully
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(STOP_TIMEOUT_S)
+
+
+@dataclass(frozen=True)
+class Site:
+    port: int
+    sink: SmtpSink
+    worker: subprocess.Popen[bytes]
+    logs: Path
+
+    def check_alive(self) -> None:
+        if self.worker.poll() is not None:
+            log = _tail(self.logs / "worker.log")
+            raise BenchmarkError(f"refuge worker exited ({self.worker.returncode}):\n{log}")
+
+
+def _wait_until_serving(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise BenchmarkError(f"gunicorn exited ({server.returncode}):\n{_tail(log)}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/c/bench-not-a-token/")
+            status = conn.getresponse().status
+            conn.close()
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if status == 404:
+            return
+        raise BenchmarkError(f"gunicorn answered {status} instead of 404:\n{_tail(log)}")
+    raise BenchmarkError(f"gunicorn did not start within {START_TIMEOUT_S:.0f} s:\n{_tail(log)}")
+
+
+@contextmanager
+def live_site() -> Iterator[Site]:
+    """gunicorn (2 workers) on a free port, `refuge worker`, and the SMTP sink they send to."""
+    base = Path(os.environ.get("REFUGE_VAR_DIR") or tempfile.gettempdir())
+    logs = Path(tempfile.mkdtemp(prefix="bench-logs-", dir=base))
+    with ExitStack() as stack:
+        sink = stack.enter_context(smtp_sink())
+        env = child_environment(sink.port)
+        port = free_port()
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "refuge.config.wsgi:application",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "512",
+            "--graceful-timeout",
+            "5",
+        ]
+        server = stack.enter_context(_process(gunicorn, env, logs / "gunicorn.log"))
+        _wait_until_serving(port, server, logs / "gunicorn.log")
+        worker_args = [sys.executable, "-m", "refuge.cli", "worker"]
+        worker = stack.enter_context(_process(worker_args, env, logs / "worker.log"))
+        site = Site(port=port, sink=sink, worker=worker, logs=logs)
+        _wait_for_worker(site)
+        yield site
+
+
+def _wait_for_worker(site: Site) -> None:
+    """Until the worker's first heartbeat: its start-up is not part of any latency."""
+    from refuge.core.models import WorkerHeartbeat
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        site.check_alive()
+        if WorkerHeartbeat.objects.filter(pid=site.worker.pid).exists():
+            return
+        time.sleep(0.2)
+    raise BenchmarkError(f"refuge worker did not start within {START_TIMEOUT_S:.0f} s")
