@@ -44,7 +44,16 @@ class CheckinSchedule(UUIDModel):
 
     class Meta:
         indexes: ClassVar[list[Any]] = [
-            models.Index(fields=["paused", "alert_at"], name="alerts_schedule_due"),
+            # Partial indexes: the worker's queries read only what is due, never every schedule
+            # (an index on (paused, alert_at) does not serve SQLite's "NOT paused").
+            models.Index(
+                fields=["alert_at"], condition=models.Q(paused=False), name="alerts_schedule_due"
+            ),
+            models.Index(
+                fields=["paused_until"],
+                condition=models.Q(paused=True),
+                name="alerts_schedule_pause_due",
+            ),
         ]
         constraints: ClassVar[list[Any]] = [
             models.CheckConstraint(
