@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import formats
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from refuge.accounts.models import Role, User
@@ -138,8 +138,8 @@ def _entry_facts(entry: TimelineEntry) -> list[tuple[str, str]]:
     facts: list[tuple[str, Any]] = []
     if kind == TimelineEntry.Kind.STATUS:
         facts = [
-            (_("From"), _label(CaseStatus, data.get("from"))),
-            (_("To"), _label(CaseStatus, data.get("to"))),
+            (pgettext("status change", "From"), _label(CaseStatus, data.get("from"))),
+            (pgettext("status change", "To"), _label(CaseStatus, data.get("to"))),
         ]
     elif kind == TimelineEntry.Kind.OPENED:
         facts = [(_("Type"), _label(CaseType, data.get("type")))]
