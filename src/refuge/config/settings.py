@@ -187,7 +187,12 @@ if SECURE_COOKIES:
 SECURE_HSTS_SECONDS = env_int("REFUGE_HSTS_SECONDS", 0 if (DEBUG or DEMO_MODE) else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = False
-SECURE_SSL_REDIRECT = env_bool("REFUGE_SSL_REDIRECT", default=False)
+# Behind nginx (REFUGE_BEHIND_TLS_PROXY=1) requests arrive as HTTPS, so this redirects only what
+# slipped past the proxy. An onion-only instance (plain HTTP inside Tor) sets it to 0.
+SECURE_SSL_REDIRECT = env_bool("REFUGE_SSL_REDIRECT", default=not (DEBUG or DEMO_MODE))
+# HSTS preloading is a one-way decision for whoever runs the domain (removal takes months), so
+# Refuge does not ask for it and `check --deploy` does not warn about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 BEHIND_PROXY = env_bool("REFUGE_BEHIND_TLS_PROXY")
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

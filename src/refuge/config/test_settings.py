@@ -15,6 +15,8 @@ from refuge.config.settings import DATABASES, STATIC_ROOT  # noqa: E402
 
 # Argon2 at full strength makes a test suite crawl; tests check *which* hasher is used.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The test client speaks plain HTTP; production's redirect to HTTPS is tested explicitly.
+SECURE_SSL_REDIRECT = False
 KEY_FILE = _TEST_VAR / "keys" / "master.key"
 PIN_KEY_FILE = _TEST_VAR / "keys" / "pin.key"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
