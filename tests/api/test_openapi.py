@@ -19,6 +19,7 @@ ROUTES = {
     ("post", "/api/v1/tokens/{token_id}/revoke"),
     ("get", "/api/v1/people"),
     ("post", "/api/v1/people"),
+    ("post", "/api/v1/people/search"),
     ("get", "/api/v1/people/{person_id}"),
     ("patch", "/api/v1/people/{person_id}"),
     ("get", "/api/v1/people/{person_id}/identity"),

@@ -261,6 +261,9 @@ LOGGING = {
     },
 }
 
+# Exact identity searches (blind indexes) a staff member may run per hour.
+IDENTITY_SEARCHES_PER_HOUR = env_int("REFUGE_IDENTITY_SEARCHES_PER_HOUR", 30, minimum=1)
+
 # Paging and limits.
 PAGE_SIZE = env_int("REFUGE_PAGE_SIZE", 25, minimum=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REFUGE_MAX_REQUEST_BYTES", 1_000_000, minimum=10_000)

@@ -11,13 +11,14 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from refuge.accounts.api import (
     NO_NUL,
+    ErrorOut,
     Fetch,
     InputSchema,
     PageIn,
@@ -27,7 +28,7 @@ from refuge.accounts.api import (
     responses,
 )
 from refuge.core.errors import DomainError, NotFoundError
-from refuge.people import selectors, services, validation
+from refuge.people import normalise, selectors, services, validation
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
 from refuge.security import access
 
@@ -143,6 +144,28 @@ class RelativeUpdateIn(InputSchema):
     notes: str | None = Field(None, max_length=validation.MAX_NOTES)
 
 
+class IdentitySearchIn(InputSchema):
+    """Exactly one of the two. Sent in the body, never in the URL, so it stays out of logs."""
+
+    phone: str | None = Field(
+        None,
+        max_length=normalise.MAX_INPUT,
+        pattern=NO_NUL,
+        description="A phone number in any usual spelling (+7 912 345-67-89, 89123456789).",
+    )
+    name: str | None = Field(
+        None,
+        max_length=normalise.MAX_INPUT,
+        pattern=NO_NUL,
+        description="A full legal name, in Cyrillic or Latin (ICAO transliteration), any order.",
+    )
+
+
+class SearchHitOut(Schema):
+    id: UUID
+    pseudonym: str
+
+
 # --- Conversions ----------------------------------------------------------------------------------
 
 
@@ -234,6 +257,33 @@ def person_create(request: HttpRequest, payload: PersonCreateIn) -> Status[Perso
         languages=[str(code) for code in payload.languages],
     )
     return Status(201, _person_out(user, person))
+
+
+@router.post(
+    "/people/search",
+    response={**responses(200, list[SearchHitOut]), 429: ErrorOut},
+    summary="Find people by exact phone number or legal name (audited, rate-limited)",
+    description=(
+        "Searches only the people whose identity you may see and answers with pseudonyms. "
+        "Exact match after normalisation; no partial or fuzzy search. Every search is audited "
+        "(with the index bucket, never the query). 422: neither or both inputs, or an input that "
+        "cannot be a phone number or name. 429: the hourly limit of identity searches is used "
+        "up; `Retry-After` says when to try again."
+    ),
+)
+def person_search(request: HttpRequest, payload: IdentitySearchIn) -> Any:
+    user = actor(request)
+    try:
+        people = selectors.person_search_identity(
+            actor=user, phone=payload.phone, name=payload.name
+        )
+    except services.SearchRateLimitedError as error:
+        response: HttpResponse = JsonResponse(
+            ErrorOut(detail=error.message).model_dump(), status=429
+        )
+        response["Retry-After"] = str(error.retry_after)
+        return response
+    return [SearchHitOut(id=p.pk, pseudonym=p.pseudonym) for p in people]
 
 
 @router.get("/people/{person_id}", response=responses(200, PersonOut), summary="One person")

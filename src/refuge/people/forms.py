@@ -107,3 +107,20 @@ class RelativeForm(forms.Form):
         help_text=_("Contact history, threats received, who may reach them safely."),
         widget=_lines(6),
     )
+
+
+class IdentitySearchForm(forms.Form):
+    """Exact search by phone number or legal name; sent by POST so neither ends up in a URL."""
+
+    phone = forms.CharField(
+        label=_("Phone number"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+    name = forms.CharField(
+        label=_("Legal name"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )

@@ -7,6 +7,7 @@ under a separate location key; notes are T3 under the record key.
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from django.db import models
@@ -107,3 +108,33 @@ class Relative(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_relation_display()} of {self.person}"
+
+
+class BlindIndexEntry(models.Model):
+    """One blind index value of a person (security design b.5; refuge.people.blind_index).
+
+    One table for both kinds, one row per phone number and one for the legal name, so a person
+    with several phones gets several rows. `value` is the hex of the first `bits` bits of a keyed
+    BLAKE2b of the normalised input; `bits` is kept per row so a rebuild can change it."""
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Phone number")
+        NAME = "name", _("Legal name")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(
+        ProtectedPerson, on_delete=models.CASCADE, related_name="blind_indexes"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    bits = models.PositiveSmallIntegerField()
+    value = models.CharField(max_length=64)
+
+    objects: ClassVar[models.Manager[BlindIndexEntry]]
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["kind", "bits", "value"], name="people_bidx_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.bits}"

@@ -7,16 +7,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from refuge.accounts.models import Role
+from refuge.core import clock
 from refuge.core.errors import DomainError
-from refuge.people import validation
+from refuge.people import blind_index, validation
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
 from refuge.people.pseudonyms import random_pseudonym
 from refuge.security import audit
-from refuge.security.models import DataKey
+from refuge.security.models import AuditEntry, DataKey
 
 IDENTITY_FIELDS = (
     "legal_name",
@@ -30,6 +32,9 @@ IDENTITY_FIELDS = (
 RELATIVE_FIELDS = ("name", "phones", "location", "notes")
 # Who may create or change people at all (need-to-know on a given person is checked by access).
 PERSON_EDITORS = {Role.COORDINATOR, Role.CASEWORKER, Role.LAWYER, Role.OPERATOR}
+# Who is offered the exact identity search: the roles that may reveal identities at all (the
+# search itself still keeps only people access.can_reveal allows, person by person).
+IDENTITY_SEARCHERS = {Role.COORDINATOR, Role.CASEWORKER, Role.LAWYER}
 
 
 @dataclass
@@ -139,6 +144,7 @@ def person_create(
                 _("Please correct the errors below."),
                 field_errors={"pseudonym": [_("This pseudonym is already taken.")]},
             ) from None
+        blind_index.person_index_refresh(person)
         audit.record(
             "refuge.people.person.created",
             actor=actor,
@@ -181,6 +187,8 @@ def person_update(
             person.is_minor = validation.is_minor(cleaned["date_of_birth"])
         if changed:
             person.save()
+            if {"legal_name", "phones"} & set(changed):
+                blind_index.person_index_refresh(person)
             audit.record(
                 "refuge.people.person.updated", actor=actor, obj=person, detail={"fields": changed}
             )
@@ -191,6 +199,64 @@ def person_identity_viewed(*, actor: Any, person: ProtectedPerson, purpose: str)
     """Every read of a legal identity leaves a trace."""
     audit.record(
         "refuge.people.identity.viewed", actor=actor, obj=person, detail={"purpose": purpose[:50]}
+    )
+
+
+IDENTITY_SEARCHED = "refuge.people.identity.searched"
+IDENTITY_SEARCH_REFUSED = "refuge.people.identity.search_refused"
+SEARCH_WINDOW = dt.timedelta(hours=1)
+
+
+class SearchRateLimitedError(DomainError):
+    """Too many identity searches in the last hour (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def identity_searches_per_hour() -> int:
+    return int(settings.IDENTITY_SEARCHES_PER_HOUR)
+
+
+def identity_search_admit(*, actor: Any, kind: str) -> None:
+    """Refuse (audited) when `actor` has used up the hourly identity searches.
+
+    The counter is the audit trail itself: it cannot be reset without breaking the chain."""
+    since = clock.now() - SEARCH_WINDOW
+    recent = AuditEntry.objects.filter(
+        actor_id=actor.pk, action=IDENTITY_SEARCHED, occurred_at__gt=since
+    ).order_by("occurred_at")
+    limit = identity_searches_per_hour()
+    if recent.count() < limit:
+        return
+    oldest = recent.values_list("occurred_at", flat=True)[max(0, recent.count() - limit)]
+    retry_after = max(1, int((oldest + SEARCH_WINDOW - clock.now()).total_seconds()) + 1)
+    audit.record(IDENTITY_SEARCH_REFUSED, actor=actor, detail={"kind": kind, "limit": limit})
+    raise SearchRateLimitedError(
+        _(
+            "Too many identity searches: at most %(limit)d per hour. "
+            "Try again in %(minutes)d minutes."
+        )
+        % {"limit": limit, "minutes": -(-retry_after // 60)},
+        retry_after=retry_after,
+    )
+
+
+def person_identity_searched(
+    *, actor: Any, kind: str, buckets: list[str], bits: list[int], matched: list[Any]
+) -> None:
+    """Audit one identity search: the kind and the bucket(s), never the query."""
+    audit.record(
+        IDENTITY_SEARCHED,
+        actor=actor,
+        object_type="people.protectedperson",
+        detail={
+            "kind": kind,
+            "buckets": buckets,
+            "bits": bits,
+            "matched": [str(pk) for pk in matched],
+        },
     )
 
 
@@ -296,3 +362,10 @@ def people_refresh_minor_flags() -> int:
                 audit.record("refuge.people.person.came_of_age", actor=None, obj=person, detail={})
             updated += 1
     return updated
+
+
+def blind_indexes_rebuild() -> list[blind_index.RebuildResult]:
+    """Recompute every blind-index row with the index length for today's row count
+    (`refuge bidx rebuild`): maintenance over all people, run by the server's own CLI."""
+    everyone = ProtectedPerson.objects.select_related("data_key").order_by("pk").iterator()
+    return blind_index.rebuild(everyone)

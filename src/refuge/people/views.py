@@ -21,7 +21,7 @@ from refuge.accounts.models import User
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.core.web import apply_domain_error, paginate
 from refuge.people import selectors, services
-from refuge.people.forms import PersonForm, RelativeForm
+from refuge.people.forms import IdentitySearchForm, PersonForm, RelativeForm
 from refuge.people.models import Language, ProtectedPerson, Relative
 from refuge.security import access
 
@@ -74,8 +74,40 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "q": query,
         "can_create": actor.role in services.PERSON_EDITORS,
+        "search_form": IdentitySearchForm() if actor.role in services.IDENTITY_SEARCHERS else None,
     }
     return render(request, "people/person_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_search(request: HttpRequest) -> HttpResponse:
+    """Exact search by phone number or legal name (POST, so the query stays out of URLs and
+    logs). Results name pseudonyms only."""
+    actor = _actor(request)
+    if actor.role not in services.IDENTITY_SEARCHERS:
+        raise Http404
+    form = IdentitySearchForm(request.POST or None)
+    context: dict[str, Any] = {"form": form, "results": None}
+    if request.method != "POST":
+        return render(request, "people/person_search.html", context)
+    status, retry_after = 400, 0
+    if form.is_valid():
+        try:
+            context["results"] = selectors.person_search_identity(
+                actor=actor, phone=form.cleaned_data["phone"], name=form.cleaned_data["name"]
+            )
+        except services.SearchRateLimitedError as error:
+            form.add_error(None, error.message)
+            status, retry_after = 429, error.retry_after
+        except DomainError as error:
+            apply_domain_error(form, error)
+        else:
+            status = 200
+    response = render(request, "people/person_search.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @login_required
