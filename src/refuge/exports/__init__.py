@@ -1,0 +1,1 @@
+"""Unredacted bulk exports under a two-person rule (a second coordinator approves)."""
