@@ -26,6 +26,9 @@ _DROPPED_VARIABLES = (
     "REFUGE_KEY_FILE",
     "REFUGE_SECRET_KEY",
     "REFUGE_SECRET_KEY_FILE",
+    # Evidence goes to the run's temporary directory, with the default size limit.
+    "REFUGE_EVIDENCE_DIR",
+    "REFUGE_EVIDENCE_MAX_BYTES",
 )
 
 
@@ -122,6 +125,9 @@ def bench_environment(database: str) -> Iterator[Target]:
             "REFUGE_DEMO": "1",  # a generated SECRET_KEY, kept in the temporary directory
             "REFUGE_VAR_DIR": str(var_dir),
             "REFUGE_KEY_FILE": str(var_dir / "keys" / "master.key"),
+            # In-process keys: the figures measure Refuge's work, not a keyd round trip per
+            # data key (demo mode would otherwise be sealed and need a running keyd).
+            "REFUGE_KEY_MODE": "keyfile",
             "REFUGE_ALLOWED_HOSTS": "testserver",  # django.test.Client's host
             "REFUGE_SSL_REDIRECT": "0",
         }

@@ -68,6 +68,8 @@ def _env(var_dir: Path, sink: HttpSink) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="refuge.config.settings",
         REFUGE_VAR_DIR=str(var_dir),
         REFUGE_SECRET_KEY="crash-test-secret-key-" + "x" * 40,
+        # What is tested is the outbox, not sealing: keep the key in a file, no keyd to run.
+        REFUGE_KEY_MODE="keyfile",
         REFUGE_NOTIFIER="apprise",
         REFUGE_DELIVERY_LEASE_SECONDS="3",
         REFUGE_WORKER_POLL_SECONDS="1",

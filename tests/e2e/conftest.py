@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,29 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REFUGE = str(Path(sys.executable).with_name("refuge"))
+
+
+def demo_code(username: str, *, steps_ahead: int = 0) -> str:
+    """The current TOTP code of a demo account (its seed is fixed and published in demo mode).
+    A code is accepted once; `steps_ahead=1` gives the next one, which the server also accepts."""
+    from django_otp.oath import TOTP
+
+    from refuge.accounts.factors import demo_totp_key
+
+    totp = TOTP(bytes.fromhex(demo_totp_key(username)))
+    totp.time = time.time() + 30 * steps_ahead
+    return f"{totp.token():06d}"
+
+
+def log_in(page: Any, base_url: str, username: str) -> None:
+    """The two login steps: password, then the demo account's authenticator code."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "refuge-demo")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/second-factor/"))
+    page.fill("#totp-code", demo_code(username))
+    page.click("form:has(#totp-code) >> button[type=submit]")
 
 
 def _free_port() -> int:
@@ -50,10 +75,16 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a demo instance on SQLite, whatever database the suite itself uses."""
     var_dir = tmp_path_factory.mktemp("e2e-var")
     env = _demo_env(var_dir)
+    port = _free_port()
+    # Passkeys are bound to a domain, never an IP address: the passkey journey uses localhost.
+    env["REFUGE_WEBAUTHN_ORIGINS"] = f"http://localhost:{port}"
     subprocess.run(
         [REFUGE, "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=300
     )
-    port = _free_port()
+    # The demo runs sealed: keyd unseals itself from the demo file and must run beside the server.
+    keyd = subprocess.Popen(
+        [REFUGE, "keyd"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     server = subprocess.Popen(
         [REFUGE, "runserver", "--noreload", f"127.0.0.1:{port}"],
         env=env,
@@ -73,6 +104,8 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        keyd.terminate()
+        keyd.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -133,8 +133,17 @@ def load_demo(env: dict[str, str]) -> None:
     refuge(env, "migrate", "--verbosity", "0")
     refuge(env, "demo", "--no-serve")
     # The positive control: the same data does decrypt, so a clean scan means "encrypted", not
-    # "never written".
-    assert f"decrypted: {scenario.FALCON_NAME}" in refuge(env, "shell", "-c", PRINT_FALCON)
+    # "never written". The demo is sealed: keyd (unsealing itself from the demo file) must run.
+    keyd = subprocess.Popen(
+        [sys.executable, "-m", "refuge.cli", "keyd"], cwd=REPO, env=env, stdout=subprocess.PIPE
+    )
+    try:
+        assert keyd.stdout is not None
+        keyd.stdout.readline()  # "demo: unsealed automatically ..."
+        assert f"decrypted: {scenario.FALCON_NAME}" in refuge(env, "shell", "-c", PRINT_FALCON)
+    finally:
+        keyd.terminate()
+        keyd.wait(timeout=30)
 
 
 def test_scanner_finds_what_it_looks_for():

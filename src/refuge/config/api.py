@@ -23,14 +23,20 @@ from ninja.parser import Parser
 from ninja.types import DictStrAny
 
 from refuge.accounts import api as accounts_api
+from refuge.accounts import api_seal
 from refuge.accounts.models import User
+from refuge.accounts.stepup import StepUpRequiredError
 from refuge.alerts import api as alerts_api
 from refuge.cases import api as cases_api
 from refuge.config.api_messages import translated_message
 from refuge.core.errors import DomainError, NotFoundError
+from refuge.evidence import api as evidence_api
+from refuge.exports import api as exports_api
 from refuge.people import api as people_api
 from refuge.security import access
 from refuge.security.crypto import DecryptionError
+from refuge.security.sealed_web import sealed_response
+from refuge.security.sealing import SealedError
 
 _PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 BAD_REQUEST = 400
@@ -58,7 +64,10 @@ api = NinjaAPI(
     version="1",
     description=(
         "Send `Authorization: Bearer <token>` (create one with `refuge token create USER`), or "
-        "use the signed-in browser session with the `X-CSRFToken` header on writes. "
+        "use the signed-in browser session with the `X-CSRFToken` header on writes (a session "
+        "counts only after its second factor). Identities and relatives answer 403 unless the "
+        "token was created with `--reveal`, or the session re-authenticated at "
+        "/accounts/step-up/ within the last minutes. "
         "Objects you may not see answer 404, exactly like objects that do not exist."
     ),
     urls_namespace="api",
@@ -68,9 +77,12 @@ api = NinjaAPI(
     parser=ObjectParser(),
 )
 api.add_router("/", accounts_api.router)
+api.add_router("/", api_seal.router)
 api.add_router("/", people_api.router)
 api.add_router("/", cases_api.router)
 api.add_router("/", alerts_api.router)
+api.add_router("/", exports_api.router)
+api.add_router("/", evidence_api.router)
 
 # Path parameter -> how its endpoints fetch the object it names (see accounts.api.Fetch).
 PATH_OBJECTS = {
@@ -78,6 +90,8 @@ PATH_OBJECTS = {
     **people_api.PATH_OBJECTS,
     **cases_api.PATH_OBJECTS,
     **alerts_api.PATH_OBJECTS,
+    **exports_api.PATH_OBJECTS,
+    **evidence_api.PATH_OBJECTS,
 }
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -145,6 +159,12 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return _error(request, 422, exc.message, exc.field_errors)
 
 
+@api.exception_handler(SealedError)
+def on_sealed(request: HttpRequest, exc: SealedError) -> HttpResponse:
+    del exc
+    return sealed_response(request)
+
+
 @api.exception_handler(NotFoundError)
 def on_not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
     del exc
@@ -199,6 +219,12 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             ),
         )
     return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(StepUpRequiredError)
+def on_step_up_required(request: HttpRequest, exc: StepUpRequiredError) -> HttpResponse:
+    # 403, not 401: the caller is signed in but must re-authenticate (accounts.stepup).
+    return _error(request, FORBIDDEN, exc.message)
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -22,6 +22,16 @@ DEBUG = env_bool("REFUGE_DEBUG")
 
 VAR_DIR = env_path("REFUGE_VAR_DIR", Path.cwd() / "var")
 KEY_FILE = env_path("REFUGE_KEY_FILE", VAR_DIR / "keys" / "master.key")
+# Where the root key lives. "sealed" (production and demo): only in `refuge keyd`, unsealed by
+# k-of-n key holders after every start; "keyfile" (development, tests): a plain key file.
+KEY_MODE = env_str("REFUGE_KEY_MODE", "sealed" if (DEMO_MODE or not DEBUG) else "keyfile")
+if KEY_MODE not in {"sealed", "keyfile"}:
+    raise ImproperlyConfigured("REFUGE_KEY_MODE must be sealed or keyfile.")
+KEYD_SOCKET = env_path("REFUGE_KEYD_SOCKET", VAR_DIR / "keyd.sock")
+# Shares entered towards an unseal are forgotten when the threshold is not reached in time.
+UNSEAL_PENDING_SECONDS = env_int("REFUGE_UNSEAL_PENDING_SECONDS", 600, minimum=30)
+# Written by `refuge demo` only; production refuses to start while it exists (security checks).
+DEMO_UNSEAL_FILE = VAR_DIR / "demo-unseal.key"
 # Keys the check-in PIN hashes; separate from the master key so check-ins work while sealed.
 PIN_KEY_FILE = env_path("REFUGE_PIN_KEY_FILE", VAR_DIR / "keys" / "pin.key")
 
@@ -57,11 +67,17 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "refuge.core",
     "refuge.security",
     "refuge.accounts",
     "refuge.people",
     "refuge.cases",
+    "refuge.evidence",
+    "refuge.exports",
     "refuge.alerts",
     "refuge.intake",
     "refuge.demo",
@@ -73,8 +89,13 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF: it must install the encrypting upload handler before anything reads the body.
+    "refuge.evidence.uploads.EvidenceUploadMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Fail closed: a signed-in session reaches staff pages only after its second factor.
+    "refuge.accounts.middleware.VerifiedSessionMiddleware",
     "refuge.accounts.middleware.IdleSessionMiddleware",
     "refuge.accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -82,6 +103,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "refuge.security.middleware.SecurityHeadersMiddleware",
     "refuge.security.middleware.DecryptionFailureMiddleware",
+    "refuge.security.sealed_web.SealedMiddleware",
     "refuge.core.middleware.NotFoundErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -101,6 +123,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "refuge.core.context_processors.refuge",
+                "refuge.security.sealed_web.seal_banner",
+                "refuge.accounts.context_processors.security",
             ],
         },
     },
@@ -264,9 +288,17 @@ LOGGING = {
 # Exact identity searches (blind indexes) a staff member may run per hour.
 IDENTITY_SEARCHES_PER_HOUR = env_int("REFUGE_IDENTITY_SEARCHES_PER_HOUR", 30, minimum=1)
 
+# Two-person rule for unredacted exports: a request must be approved within this many hours, and
+# an approved export downloaded (once) within this many hours of the approval.
+EXPORT_DOWNLOAD_HOURS = env_int("REFUGE_EXPORT_DOWNLOAD_HOURS", 24, minimum=1)
+
 # Paging and limits.
 PAGE_SIZE = env_int("REFUGE_PAGE_SIZE", 25, minimum=5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REFUGE_MAX_REQUEST_BYTES", 1_000_000, minimum=10_000)
+
+# Evidence files (refuge.evidence): encrypted ciphertext only, as <uuid>.bin, uploads in tmp/.
+EVIDENCE_DIR = env_path("REFUGE_EVIDENCE_DIR", VAR_DIR / "evidence")
+EVIDENCE_MAX_BYTES = env_int("REFUGE_EVIDENCE_MAX_BYTES", 2 * 1024**3, minimum=1024)
 
 # The background worker (refuge worker).
 WORKER_POLL_SECONDS = env_int("REFUGE_WORKER_POLL_SECONDS", 2, minimum=1)
@@ -302,3 +334,25 @@ DELIVERY_LEASE_SECONDS = env_int("REFUGE_DELIVERY_LEASE_SECONDS", 120, minimum=2
 # Dead-man's switch: the worker GETs this URL at most once a minute after a good tick, so that
 # someone outside learns when alerting itself is down (e.g. a Healthchecks check's ping URL).
 DEADMAN_URL = env_secret("REFUGE_DEADMAN_URL")
+
+# Second factors (refuge.accounts.factors, docs/authentication.md). A re-authentication is good
+# for this long before revealing an identity, an unredacted export, unsealing or sealing.
+STEP_UP_SECONDS = env_int("REFUGE_STEP_UP_SECONDS", 300, minimum=30)
+# Wrong second-factor codes before the account is locked for the login cool-off.
+SECOND_FACTOR_FAILURE_LIMIT = env_int("REFUGE_SECOND_FACTOR_FAILURE_LIMIT", 5, minimum=1)
+# django-otp's own per-device delays are replaced by that counter (one rule, one message).
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_TOTP_ISSUER = env_str("REFUGE_TOTP_ISSUER", "Refuge")
+# Passkeys (django-otp-webauthn). The relying party id is the site's domain: passkeys registered
+# for it work only there (an IP address cannot be one; demo and development use "localhost").
+_public_host = PUBLIC_BASE_URL.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+_host_is_ip = _public_host.replace(".", "").isdigit() or ":" in _public_host
+OTP_WEBAUTHN_RP_ID = env_str("REFUGE_WEBAUTHN_RP_ID", "localhost" if _host_is_ip else _public_host)
+OTP_WEBAUTHN_RP_NAME = env_str("REFUGE_WEBAUTHN_RP_NAME", "Refuge")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
+    "REFUGE_WEBAUTHN_ORIGINS",
+    [PUBLIC_BASE_URL] if not _host_is_ip else ["http://localhost:8000"],
+)
+# Passkeys are a second factor after the password, never a way to skip it.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False

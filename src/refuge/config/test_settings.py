@@ -18,6 +18,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test client speaks plain HTTP; production's redirect to HTTPS is tested explicitly.
 SECURE_SSL_REDIRECT = False
 KEY_FILE = _TEST_VAR / "keys" / "master.key"
+# Tests use the key file unless they start a keyd (tests/security/test_keyd*.py).
+KEY_MODE = "keyfile"
 PIN_KEY_FILE = _TEST_VAR / "keys" / "pin.key"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(_TEST_VAR / "test.sqlite3")}

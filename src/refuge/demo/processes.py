@@ -60,6 +60,11 @@ class Supervisor:
         self.children: list[Child] = []
         self.stop_requested = threading.Event()
 
+    def start(self, name: str, command: list[str]) -> None:
+        """Start one child now (keyd must run before the scenario loads); stopped with the rest."""
+        process = subprocess.Popen(command, env=dict(os.environ))  # noqa: S603
+        self.children.append(Child(name, process))
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         del signum, frame
         self.stop_requested.set()
@@ -71,9 +76,8 @@ class Supervisor:
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            env = dict(os.environ)
             for name, command in self.commands.items():
-                self.children.append(Child(name, subprocess.Popen(command, env=env)))  # noqa: S603
+                self.start(name, command)
             self._wait_until_ready(ready)
             if not self.stop_requested.is_set():
                 on_ready()

@@ -11,9 +11,11 @@ secretstream, keyed BLAKE2b) and HKDF-SHA256 from `cryptography`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -25,12 +27,18 @@ from nacl import bindings
 from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
+from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.utils import random as random_bytes
 
 from refuge.security.keystore import load_key_file
 
 FORMAT_VERSION = 1
 ALG_XCHACHA20_POLY1305 = 1
+# A data key created while sealed: a libsodium sealed box to the intake public key (X25519),
+# which keyd derives from the root key. Anyone may wrap; only the unsealed keyd can unwrap.
+ALG_INTAKE_BOX = 2
+INTAKE_KEK_VERSION = 0
+INTAKE_BOX_INFO = "refuge/intake-box/v1"
 NONCE_BYTES = bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
 DEK_BYTES = 32
 _FIELD_HEADER = bytes([FORMAT_VERSION, ALG_XCHACHA20_POLY1305])
@@ -119,6 +127,10 @@ class Crypto(Protocol):
         self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes
     ) -> Iterator[bytes]: ...
 
+    def stream_encryptor(self, dek: bytes, *, aad: bytes) -> StreamEncryptor:
+        """A push-style encrypt_stream (same format) for data that arrives in pieces."""
+        ...
+
 
 def wrapped_key_version(wrapped: bytes) -> int:
     if len(wrapped) < _WRAP_HEADER_BYTES:
@@ -140,47 +152,8 @@ def _aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> by
         raise DecryptionError("ciphertext does not authenticate") from None
 
 
-class LocalKeyCrypto:
-    """Master key held in this process, loaded from the key file."""
-
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != DEK_BYTES:
-            raise ValueError("master key must be 32 bytes")
-        self._master = master_key
-        self._keks: dict[int, bytes] = {}
-
-    def _derive(self, info: str) -> bytes:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode())
-        return hkdf.derive(self._master)
-
-    def _kek(self, version: int) -> bytes:
-        if version < 1:
-            raise DecryptionError("key-encryption key version is invalid")
-        if version not in self._keks:
-            self._keks[version] = self._derive(f"refuge/kek/v{version}")
-        return self._keks[version]
-
-    def _wrap(self, dek: bytes, context: KeyContext, kek_version: int) -> bytes:
-        nonce, ct = _aead_encrypt(self._kek(kek_version), dek, context.aad(kek_version))
-        header = struct.pack(
-            _WRAP_HEADER_FORMAT, FORMAT_VERSION, ALG_XCHACHA20_POLY1305, kek_version
-        )
-        return header + nonce + ct
-
-    def new_data_key(self, context: KeyContext, *, kek_version: int) -> tuple[bytes, bytes]:
-        dek = random_bytes(DEK_BYTES)
-        return dek, self._wrap(dek, context, kek_version)
-
-    def unwrap_key(self, wrapped: bytes, context: KeyContext) -> bytes:
-        version, alg, kek_version = struct.unpack_from(_WRAP_HEADER_FORMAT, wrapped.ljust(4, b"\0"))
-        if version != FORMAT_VERSION or alg != ALG_XCHACHA20_POLY1305:
-            raise DecryptionError("wrapped key has an unknown format")
-        body = wrapped[_WRAP_HEADER_BYTES:]
-        nonce, ct = body[:NONCE_BYTES], body[NONCE_BYTES:]
-        return _aead_decrypt(self._kek(kek_version), nonce, ct, context.aad(kek_version))
-
-    def rewrap_key(self, wrapped: bytes, context: KeyContext, *, kek_version: int) -> bytes:
-        return self._wrap(self.unwrap_key(wrapped, context), context, kek_version)
+class EnvelopeCrypto:
+    """The operations done with a plaintext data key: the same in every process."""
 
     def encrypt_field(self, dek: bytes, plaintext: str, context: FieldContext) -> bytes:
         nonce, ct = _aead_encrypt(dek, pad(plaintext.encode("utf-8")), context.aad())
@@ -195,17 +168,6 @@ class LocalKeyCrypto:
             return unpad(padded).decode("utf-8")
         except UnicodeDecodeError:
             raise DecryptionError("plaintext is not text") from None
-
-    def blind_index(self, domain: str, value: str, *, bits: int) -> bytes:
-        if not 1 <= bits <= _MAX_INDEX_BITS:
-            raise ValueError("bits must be between 1 and 256")
-        key = self._derive(f"refuge/bidx/{domain}")
-        digest = blake2b(value.encode("utf-8"), key=key, digest_size=32, encoder=RawEncoder)
-        whole, rest = divmod(bits, 8)
-        out = bytearray(digest[: whole + (1 if rest else 0)])
-        if rest:
-            out[-1] &= (0xFF << (8 - rest)) & 0xFF
-        return bytes(out)
 
     def encrypt_stream(self, dek: bytes, chunks: Iterable[bytes], *, aad: bytes) -> Iterator[bytes]:
         state = bindings.crypto_secretstream_xchacha20poly1305_state()
@@ -257,6 +219,142 @@ class LocalKeyCrypto:
         if not finished:
             raise DecryptionError("stream is truncated")
 
+    def stream_encryptor(self, dek: bytes, *, aad: bytes) -> StreamEncryptor:
+        return StreamEncryptor(dek, aad=aad)
+
+
+class StreamEncryptor:
+    """encrypt_stream turned around: the caller pushes plaintext as it arrives (an upload
+    handler cannot be iterated) and gets ciphertext back. The output is byte-compatible with
+    encrypt_stream, so decrypt_stream reads it: header, then 1 MiB messages, the last one tagged
+    final (an empty final message for empty input); `aad` goes with the first message only.
+    At most one chunk of plaintext is buffered."""
+
+    def __init__(self, dek: bytes, *, aad: bytes) -> None:
+        self._state = bindings.crypto_secretstream_xchacha20poly1305_state()
+        self.header = bindings.crypto_secretstream_xchacha20poly1305_init_push(self._state, dek)
+        self._aad = aad
+        self._buffer = bytearray()
+        self._finished = False
+
+    def _seal(self, message: bytes, tag: int) -> bytes:
+        block = bindings.crypto_secretstream_xchacha20poly1305_push(
+            self._state, message, self._aad, tag
+        )
+        self._aad = b""
+        return bytes(block)
+
+    def push(self, data: bytes) -> bytes:
+        """Encrypt what fills whole chunks; keep the rest (and always the last chunk, which may
+        turn out to be the final one)."""
+        if self._finished:
+            raise ValueError("the stream is already finished")
+        self._buffer.extend(data)
+        out = bytearray()
+        tag = bindings.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+        while len(self._buffer) > STREAM_CHUNK_BYTES:
+            out += self._seal(bytes(self._buffer[:STREAM_CHUNK_BYTES]), tag)
+            del self._buffer[:STREAM_CHUNK_BYTES]
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._finished:
+            raise ValueError("the stream is already finished")
+        self._finished = True
+        block = self._seal(
+            bytes(self._buffer), bindings.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+        )
+        self._buffer.clear()
+        return block
+
+
+class LocalKeyCrypto(EnvelopeCrypto):
+    """Master key held in this process, loaded from the key file."""
+
+    def __init__(self, master_key: bytes) -> None:
+        if len(master_key) != DEK_BYTES:
+            raise ValueError("master key must be 32 bytes")
+        self._master = master_key
+        self._keks: dict[int, bytes] = {}
+
+    def _derive(self, info: str) -> bytes:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode())
+        return hkdf.derive(self._master)
+
+    def intake_private_key(self) -> PrivateKey:
+        return PrivateKey(self._derive(INTAKE_BOX_INFO))
+
+    def intake_public_key(self) -> bytes:
+        return bytes(self.intake_private_key().public_key)
+
+    def _kek(self, version: int) -> bytes:
+        if version < 1:
+            raise DecryptionError("key-encryption key version is invalid")
+        if version not in self._keks:
+            self._keks[version] = self._derive(f"refuge/kek/v{version}")
+        return self._keks[version]
+
+    def _wrap(self, dek: bytes, context: KeyContext, kek_version: int) -> bytes:
+        nonce, ct = _aead_encrypt(self._kek(kek_version), dek, context.aad(kek_version))
+        header = struct.pack(
+            _WRAP_HEADER_FORMAT, FORMAT_VERSION, ALG_XCHACHA20_POLY1305, kek_version
+        )
+        return header + nonce + ct
+
+    def new_data_key(self, context: KeyContext, *, kek_version: int) -> tuple[bytes, bytes]:
+        dek = random_bytes(DEK_BYTES)
+        return dek, self._wrap(dek, context, kek_version)
+
+    def unwrap_key(self, wrapped: bytes, context: KeyContext) -> bytes:
+        version, alg, kek_version = struct.unpack_from(_WRAP_HEADER_FORMAT, wrapped.ljust(4, b"\0"))
+        if version == FORMAT_VERSION and alg == ALG_INTAKE_BOX:
+            return open_intake_box(self.intake_private_key(), wrapped, context)
+        if version != FORMAT_VERSION or alg != ALG_XCHACHA20_POLY1305:
+            raise DecryptionError("wrapped key has an unknown format")
+        body = wrapped[_WRAP_HEADER_BYTES:]
+        nonce, ct = body[:NONCE_BYTES], body[NONCE_BYTES:]
+        return _aead_decrypt(self._kek(kek_version), nonce, ct, context.aad(kek_version))
+
+    def rewrap_key(self, wrapped: bytes, context: KeyContext, *, kek_version: int) -> bytes:
+        return self._wrap(self.unwrap_key(wrapped, context), context, kek_version)
+
+    def blind_index(self, domain: str, value: str, *, bits: int) -> bytes:
+        if not 1 <= bits <= _MAX_INDEX_BITS:
+            raise ValueError("bits must be between 1 and 256")
+        key = self._derive(f"refuge/bidx/{domain}")
+        digest = blake2b(value.encode("utf-8"), key=key, digest_size=32, encoder=RawEncoder)
+        whole, rest = divmod(bits, 8)
+        out = bytearray(digest[: whole + (1 if rest else 0)])
+        if rest:
+            out[-1] &= (0xFF << (8 - rest)) & 0xFF
+        return bytes(out)
+
+
+def seal_to_intake_box(public_key: bytes, context: KeyContext) -> tuple[bytes, bytes]:
+    """A new data key wrapped for the intake key: (plaintext data key, wrapped data key).
+
+    The sealed plaintext carries a hash of the key's context, checked on opening, so a wrapped
+    key moved to another record does not open there (a sealed box has no associated data)."""
+    dek = random_bytes(DEK_BYTES)
+    box = SealedBox(PublicKey(public_key)).encrypt(dek + _context_hash(context))
+    header = struct.pack(_WRAP_HEADER_FORMAT, FORMAT_VERSION, ALG_INTAKE_BOX, INTAKE_KEK_VERSION)
+    return dek, header + bytes(box)
+
+
+def open_intake_box(private_key: PrivateKey, wrapped: bytes, context: KeyContext) -> bytes:
+    try:
+        plain = SealedBox(private_key).decrypt(wrapped[_WRAP_HEADER_BYTES:])
+    except (CryptoError, ValueError, TypeError):
+        raise DecryptionError("wrapped key does not authenticate") from None
+    dek, binding = plain[:DEK_BYTES], plain[DEK_BYTES:]
+    if len(dek) != DEK_BYTES or not hmac.compare_digest(binding, _context_hash(context)):
+        raise DecryptionError("wrapped key belongs to another record")
+    return bytes(dek)
+
+
+def _context_hash(context: KeyContext) -> bytes:
+    return hashlib.sha256(context.aad(INTAKE_KEK_VERSION)).digest()
+
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterator[bytes]:
     buffer = bytearray()
@@ -284,9 +382,35 @@ def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
 def get_crypto() -> Crypto:
     """The configured implementation; tests and `keys` commands may reset it with cache_clear.
 
-    The key file is created on first run only: once data keys exist, a missing key file means a
-    wrong REFUGE_KEY_FILE or a lost key, and a fresh key would make every record unreadable."""
+    Sealed mode (REFUGE_KEY_MODE=sealed): the root key is in `refuge keyd` only, reached over its
+    Unix socket; see refuge.security.keyd. Key-file mode: the key file is created on first run
+    only: once data keys exist, a missing key file means a wrong REFUGE_KEY_FILE or a lost key,
+    and a fresh key would make every record unreadable."""
     from refuge.security.models import DataKey  # noqa: PLC0415 - models import this module's users
 
+    if settings.KEY_MODE == "sealed":
+        from refuge.security.keyd.client import (  # noqa: PLC0415 - keyd imports this module
+            KeydClient,
+            KeydCrypto,
+        )
+
+        return KeydCrypto(KeydClient(settings.KEYD_SOCKET), _intake_public_key())
     create = not settings.KEY_FILE.exists() and not DataKey.objects.exists()
     return LocalKeyCrypto(load_key_file(settings.KEY_FILE, create=create))
+
+
+def _intake_public_key() -> Callable[[], bytes | None]:
+    """Read once from the Seal row when first needed (it never changes after `seal init`)."""
+    found: list[bytes] = []
+
+    def read() -> bytes | None:
+        if not found:
+            from refuge.security.models import Seal  # noqa: PLC0415 - see get_crypto
+
+            key = Seal.objects.filter(id=1).values_list("intake_public_key", flat=True).first()
+            if key is None:
+                return None
+            found.append(bytes(key))
+        return found[0]
+
+    return read

@@ -14,7 +14,13 @@ from typing import Any, cast
 
 from django.db import models, transaction
 
-from refuge.security.crypto import DecryptionError, FieldContext, KeyContext, get_crypto
+from refuge.security.crypto import (
+    DecryptionError,
+    FieldContext,
+    KeyContext,
+    get_crypto,
+    wrapped_key_version,
+)
 from refuge.security.models import DataKey, KeyRing
 
 _PENDING = "_refuge_plain_pending"
@@ -40,19 +46,30 @@ class DataKeyField(models.OneToOneField):  # type: ignore[type-arg]
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        record_key(model_instance, self.name)
+        # Only a missing key is created here; an existing one is not unwrapped, so saving a
+        # record's plain columns works while sealed (e.g. acknowledging an emergency).
+        if getattr(model_instance, self.attname) is None:
+            record_key(model_instance, self.name)
         return super().pre_save(model_instance, add)
 
 
-def _new_data_key(purpose: str) -> DataKey:
+def new_data_key(purpose: str) -> tuple[DataKey, bytes]:
+    """A new data key and its plaintext. While sealed, the key is wrapped for the intake key
+    (its wrapped form names KEK version 0) and this process can still use it for this write."""
     ring, _ = KeyRing.objects.get_or_create(id=1)
-    key = DataKey(purpose=purpose, kek_version=ring.current_kek_version)
-    _dek, wrapped = get_crypto().new_data_key(
+    key = DataKey(purpose=purpose)
+    dek, wrapped = get_crypto().new_data_key(
         KeyContext(str(key.id), purpose), kek_version=ring.current_kek_version
     )
     key.wrapped = wrapped
+    key.kek_version = wrapped_key_version(wrapped)
     key.save(force_insert=True)
-    return key
+    return key, dek
+
+
+def open_data_key(key: DataKey) -> bytes:
+    """The plaintext of a stored data key (needs the unsealed key service)."""
+    return get_crypto().unwrap_key(bytes(key.wrapped), KeyContext(str(key.id), key.purpose))
 
 
 def record_key(instance: models.Model, key_field: str) -> bytes:
@@ -62,11 +79,10 @@ def record_key(instance: models.Model, key_field: str) -> bytes:
         return deks[key_field]
     field = cast("DataKeyField", instance._meta.get_field(key_field))
     if getattr(instance, field.attname) is None:
-        setattr(instance, key_field, _new_data_key(field.purpose))
-    key = cast("DataKey", getattr(instance, key_field))
-    deks[key_field] = get_crypto().unwrap_key(
-        bytes(key.wrapped), KeyContext(str(key.id), key.purpose)
-    )
+        key, deks[key_field] = new_data_key(field.purpose)
+        setattr(instance, key_field, key)
+        return deks[key_field]
+    deks[key_field] = open_data_key(cast("DataKey", getattr(instance, key_field)))
     return deks[key_field]
 
 

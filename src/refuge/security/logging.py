@@ -12,6 +12,8 @@ from django.views.debug import SafeExceptionReporterFilter
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
 _SECRET_AFTER_WORD = re.compile(r"(?i)(bearer|token|pin|password)([=:\s]+)\S+")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\b")
+# Unseal shares (plain or passphrase-locked): the whole share, whatever follows the prefix.
+_SHARE = re.compile(r"(?i)refuge-share(-locked)?:\S*")
 _MIN_PHONE_DIGITS = 9
 
 
@@ -24,6 +26,7 @@ def _mask_phone(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
+    text = _SHARE.sub("[redacted share]", text)
     text = _PHONE_LIKE.sub(_mask_phone, text)
     return _SECRET_AFTER_WORD.sub(r"\1\2[redacted]", text)
 

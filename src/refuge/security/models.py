@@ -81,3 +81,32 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
+
+
+class Seal(models.Model):
+    """Singleton row written by `refuge seal init`: the root key wrapped by the unseal key.
+
+    Nothing here is secret. The unseal key exists only as k-of-n shares held by people; the share
+    payload hashes let a wrong share be named before combining (they reveal nothing, payloads are
+    uniformly random); the intake public key lets a sealed server write new data keys it cannot
+    read back (see refuge.security.intakebox)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    instance_id = models.CharField(max_length=8)
+    threshold = models.PositiveSmallIntegerField()
+    shares = models.PositiveSmallIntegerField()
+    wrapped_root = models.BinaryField()
+    # {"1": "<sha-256 hex of share #1's payload>", ...}
+    share_hashes = models.JSONField()
+    intake_public_key = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    objects: ClassVar[models.Manager[Seal]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(condition=models.Q(id=1), name="security_seal_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"seal {self.instance_id} ({self.threshold} of {self.shares})"

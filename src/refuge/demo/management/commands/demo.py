@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from refuge.demo import processes, scenario, scenario_alerts
+from refuge.demo import processes, scenario, scenario_alerts, sealed_demo
 
 HOST = "127.0.0.1"
 NOT_DEMO_MODE = (
@@ -75,10 +75,16 @@ class Command(BaseCommand):
             raise CommandError(f"Port {port} on {HOST} is in use; choose another with --port.")
         self.stdout.write("Applying database migrations ...")
         call_command("migrate", interactive=False, verbosity=0)
-        result = scenario.scenario_load()
-        self._report(result)
-        if serve:
-            self._serve(port)
+        supervisor = processes.Supervisor({})
+        try:
+            if settings.KEY_MODE == "sealed":
+                sealed_demo.start_keyd(supervisor, self.stdout)
+            result = scenario.scenario_load()
+            self._report(result)
+            if serve:
+                self._serve(port, supervisor)
+        finally:
+            supervisor.stop()
 
     def _report(self, result: scenario.LoadResult) -> None:
         if result.users_created:
@@ -102,18 +108,17 @@ class Command(BaseCommand):
                 )
             )
         self.stdout.write("\n".join(checkin_lines()))
+        self.stdout.write("\n".join(scenario.totp_lines()))
 
-    def _serve(self, port: int) -> None:
+    def _serve(self, port: int, supervisor: processes.Supervisor) -> None:
         url = f"http://{HOST}:{port}"
         # WhiteNoise serves the demo's assets through the finders, but warns on every start-up
         # when STATIC_ROOT does not exist yet.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-        supervisor = processes.Supervisor(
-            {
-                "web server": processes.refuge_command("runserver", "--noreload", f"{HOST}:{port}"),
-                "worker": processes.refuge_command("worker"),
-            }
-        )
+        supervisor.commands = {
+            "web server": processes.refuge_command("runserver", "--noreload", f"{HOST}:{port}"),
+            "worker": processes.refuge_command("worker"),
+        }
         try:
             supervisor.run(
                 ready=lambda: processes.port_is_open(HOST, port),
@@ -131,6 +136,8 @@ class Command(BaseCommand):
             f"Refuge demo is running at {url}",
             f"Log in as any of these users, password: {scenario.DEMO_PASSWORD}",
         ]
+        if settings.KEY_MODE == "sealed":
+            lines.append(sealed_demo.BANNER % {"path": settings.DEMO_UNSEAL_FILE})
         lines += [f"  {name.ljust(width)}  {role.label}" for name, role in scenario.STAFF]
         lines += checkin_lines()
         lines += ["Press Ctrl-C to stop the web server and the worker.", "=" * 64, ""]

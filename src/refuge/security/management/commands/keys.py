@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from refuge.security import services
+from refuge.security.sealing import SealedError
 
 
 class Command(BaseCommand):
@@ -42,7 +43,12 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stdout.write(f"  re-wrapped {done} of {total} data keys")
 
-        result = services.keys_rotate(batch_size=batch_size, progress=progress)
+        try:
+            result = services.keys_rotate(batch_size=batch_size, progress=progress)
+        except SealedError:
+            raise CommandError(
+                "Refuge is sealed (or keyd cannot be reached): unseal it first, then rotate."
+            ) from None
         if result.resumed:
             self.stdout.write(f"Finishing the interrupted rotation to KEK v{result.kek_version}.")
         else:
