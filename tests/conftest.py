@@ -9,16 +9,23 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+from django_otp_webauthn.models import WebAuthnCredential
 
+from refuge.accounts import factors, stepup
 from refuge.accounts.models import Role, User
 from refuge.cases.models import Case, CaseType
+from refuge.core import clock
 from refuge.people.models import ProtectedPerson
 from tests.factories import (
     CaseFactory,
     MembershipFactory,
+    PasskeyFactory,
     PersonFactory,
     RelativeFactory,
     TeamFactory,
+    TotpDeviceFactory,
     UserFactory,
 )
 
@@ -97,10 +104,36 @@ def cast(db: None) -> Cast:
     )
 
 
+def second_factor_for(user: User) -> Device:
+    """A confirmed second factor of the kind the user's role signs in with (a passkey where the
+    role needs one, else TOTP); an existing one is reused."""
+    if factors.passkey_required(user):
+        existing = factors.user_factors(user).passkeys
+        return existing[0] if existing else PasskeyFactory(user=user)
+    totp = factors.user_factors(user).totp
+    return totp[0] if totp else TotpDeviceFactory(user=user)
+
+
+def verified_login(client: Client, user: User, *, step_up: bool = True) -> Client:
+    """Sign `client` in as `user` with a verified second factor, as after the login's second
+    step. `step_up`: the session has also just re-authenticated (accounts.stepup), so pages that
+    reveal an identity show it; tests of the step-up itself pass False."""
+    device = second_factor_for(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    if step_up:
+        now = clock.now().timestamp()
+        session[stepup.STEP_UP_AT] = now
+        if isinstance(device, WebAuthnCredential):
+            session[stepup.STEP_UP_PASSKEY_AT] = now
+    session.save()
+    return client
+
+
 @pytest.fixture
 def login(client: Client):  # type: ignore[no-untyped-def]
-    def _login(user: User) -> Client:
-        client.force_login(user)
-        return client
+    def _login(user: User, *, step_up: bool = True) -> Client:
+        return verified_login(client, user, step_up=step_up)
 
     return _login

@@ -59,9 +59,14 @@ class Api:
 
 
 @pytest.fixture
-def api_as() -> Callable[[User], Api]:
-    def _api_as(user: User) -> Api:
-        _token, plaintext = tokens.token_create(actor=None, user=user, name="tests")
+def api_as() -> Callable[..., Api]:
+    # Tokens here may reveal identities (`refuge token create --reveal`), so the tests of the
+    # endpoints that serve them test need-to-know; tests/accounts/test_api_reveal.py tests the
+    # scope itself with reveal=False.
+    def _api_as(user: User, *, reveal: bool = True) -> Api:
+        _token, plaintext = tokens.token_create(
+            actor=None, user=user, name="tests", can_reveal=reveal
+        )
         return Api(Client(), plaintext)
 
     return _api_as

@@ -9,6 +9,7 @@ from django.utils import timezone
 from refuge.accounts import tokens
 from refuge.accounts.models import ApiToken
 from tests.api.conftest import Api
+from tests.conftest import verified_login
 
 
 def test_a_valid_token_authenticates(cast, api_as):
@@ -71,13 +72,13 @@ def test_using_a_token_records_when_it_was_last_used(cast):
 
 def test_a_signed_in_browser_session_can_read(cast):
     client = Client()
-    client.force_login(cast.lawyer)
+    verified_login(client, cast.lawyer)
     assert Api(client).get(f"cases/{cast.case.pk}").status_code == 200
 
 
 def test_a_session_write_without_csrf_token_is_refused(cast):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.lawyer)
+    verified_login(client, cast.lawyer)
     response = Api(client).post(f"cases/{cast.case.pk}/timeline", {"kind": "note", "text": "hi"})
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
@@ -85,7 +86,7 @@ def test_a_session_write_without_csrf_token_is_refused(cast):
 
 def test_a_session_write_with_csrf_token_is_accepted(cast):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.lawyer)
+    verified_login(client, cast.lawyer)
     secret = "a" * 32  # what the browser would read from the CSRF cookie
     client.cookies[settings.CSRF_COOKIE_NAME] = secret
     response = Api(client).post(
@@ -105,7 +106,7 @@ def test_an_anonymous_write_gets_401_not_a_csrf_error(cast):
 
 def test_a_bad_token_is_refused_even_next_to_a_valid_session(cast):
     client = Client()
-    client.force_login(cast.lawyer)
+    verified_login(client, cast.lawyer)
     assert Api(client, "rfg_" + "y" * 43).get(f"cases/{cast.case.pk}").status_code == 401
 
 

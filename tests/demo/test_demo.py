@@ -27,6 +27,7 @@ from refuge.people import selectors
 from refuge.people.models import ProtectedPerson, Relative
 from refuge.security import audit
 from refuge.security.models import AuditEntry, DataKey
+from tests.conftest import verified_login
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = (User, Team, TeamMembership, ProtectedPerson, Relative, Case, TimelineEntry, Task)
@@ -323,7 +324,7 @@ def test_the_board_emergency_page_and_report_show_it(loaded, client):
     from refuge.alerts.models import Emergency
 
     emergency = Emergency.objects.get()
-    client.force_login(_user("lawyer"))
+    verified_login(client, _user("lawyer"))
     for path in ("/alerts/", f"/alerts/e/{emergency.pk}/"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -331,7 +332,7 @@ def test_the_board_emergency_page_and_report_show_it(loaded, client):
     assert emergency.code in page
     assert scenario.BIRCH_NAME not in page
     assert scenario.FLAT_ADDRESS not in page
-    client.force_login(_user("coordinator"))
+    verified_login(client, _user("coordinator"))
     report = client.get("/alerts/report/")
     assert report.status_code == 200
 

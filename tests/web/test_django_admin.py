@@ -1,6 +1,7 @@
 import pytest
 
 from refuge.config.admin import site
+from tests.conftest import verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -8,7 +9,7 @@ pytestmark = pytest.mark.django_db
 def test_staff_flag_alone_does_not_open_the_admin(cast, client):
     cast.coordinator.is_staff = True
     cast.coordinator.save()
-    client.force_login(cast.coordinator)
+    verified_login(client, cast.coordinator)
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
@@ -18,7 +19,7 @@ def test_superusers_open_the_admin(cast, client):
     cast.admin.is_staff = True
     cast.admin.is_superuser = True
     cast.admin.save()
-    client.force_login(cast.admin)
+    verified_login(client, cast.admin)
     assert client.get("/admin/").status_code == 200
 
 
@@ -42,7 +43,7 @@ def test_an_admin_change_is_audited(cast, client):
     cast.admin.is_staff = True
     cast.admin.is_superuser = True
     cast.admin.save()
-    client.force_login(cast.admin)
+    verified_login(client, cast.admin)
     response = client.post(
         "/admin/accounts/team/add/",
         {

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from refuge.people import services
 from refuge.security.models import AuditEntry
-from tests.conftest import BIRCH_NAME, FALCON_NAME, FALCON_PHONE
+from tests.conftest import BIRCH_NAME, FALCON_NAME, FALCON_PHONE, verified_login
 
 pytestmark = pytest.mark.django_db
 SEARCH = reverse("people:search")
@@ -75,6 +75,6 @@ def test_the_rate_limit_is_a_429(indexed, login, settings):
 
 def test_the_search_needs_a_csrf_token(indexed, client):
     strict = Client(enforce_csrf_checks=True)
-    strict.force_login(indexed.caseworker)
+    verified_login(strict, indexed.caseworker)
     assert strict.post(SEARCH, {"phone": FALCON_PHONE}).status_code == 403
     del client

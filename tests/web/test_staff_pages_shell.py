@@ -7,6 +7,7 @@ import time_machine
 
 from refuge.core import clock
 from refuge.core.models import WorkerHeartbeat
+from tests.conftest import verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_a_banner_shows_when_no_worker_ever_ran(cast, login):
 def test_a_session_ends_after_the_absolute_limit_even_when_active(cast, client, settings):
     settings.SESSION_ABSOLUTE_SECONDS = 3600
     settings.SESSION_COOKIE_AGE = 7200  # the idle limit must not be what ends it
-    client.force_login(cast.caseworker)
+    verified_login(client, cast.caseworker)
     assert client.get("/").status_code == 200
     with time_machine.travel(clock.now() + dt.timedelta(seconds=3601)):
         response = client.get("/")
@@ -73,7 +74,7 @@ def test_a_session_ends_after_the_absolute_limit_even_when_active(cast, client, 
 
 
 def test_a_session_cookie_expires_after_the_idle_time(cast, client, settings):
-    client.force_login(cast.caseworker)
+    verified_login(client, cast.caseworker)
     client.get("/")
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_SECONDS == 900

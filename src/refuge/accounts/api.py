@@ -21,7 +21,7 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 from pydantic import ConfigDict
 
-from refuge.accounts import tokens
+from refuge.accounts import stepup, tokens
 from refuge.accounts.models import ApiToken, Role, TeamMembership, User
 from refuge.core.errors import NotFoundError
 from refuge.security import access
@@ -100,8 +100,14 @@ class TokenAuth(HttpBearer):
         return self.authenticate(request, token)
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        del request
-        return tokens.token_authenticate(token)
+        found = tokens.token_authenticate_with_scopes(token)
+        if found is None:
+            return None
+        user, scopes = found
+        # accounts.stepup reads the scopes: a token cannot re-authenticate, so only a token
+        # created for it may do what needs a step-up in a browser (e.g. reveal an identity).
+        setattr(request, stepup.TOKEN_SCOPES_ATTRIBUTE, scopes)
+        return user
 
 
 class SessionAuth(NinjaSessionAuth):
@@ -119,7 +125,17 @@ class SessionAuth(NinjaSessionAuth):
         user = request.user
         if not (user.is_authenticated and user.is_active):
             return None
+        # A session that has not passed its second factor (or passed it with one its role may
+        # not use) is not signed in as far as the API is concerned: 401, fail closed.
+        if not (stepup.is_verified(user) and _session_factor_ok(user)):
+            return None
         return super().__call__(request)
+
+
+def _session_factor_ok(user: Any) -> bool:
+    from refuge.accounts import factors  # noqa: PLC0415 - needs the app registry (otp models)
+
+    return factors.session_factor_ok(user, getattr(user, "otp_device", None))
 
 
 # --- Account endpoints --------------------------------------------------------------------------

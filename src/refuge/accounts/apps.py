@@ -5,3 +5,12 @@ class AccountsConfig(AppConfig):
     name = "refuge.accounts"
     label = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # django-axes announces lockouts only by signal; coordinators get a notice
+        # (accounts.notices, security-design b.9).
+        from axes.signals import user_locked_out  # noqa: PLC0415
+
+        from refuge.accounts.notices import on_login_locked_out  # noqa: PLC0415
+
+        user_locked_out.connect(on_login_locked_out, dispatch_uid="refuge-login-locked-out")

@@ -130,3 +130,51 @@ class MySettingsForm(forms.Form):
         field = self.fields["time_zone"]
         if isinstance(field, forms.ChoiceField):
             field.choices = time_zone_choices()
+
+
+# --- Second factors (accounts.mfa_views) ----------------------------------------------------------
+
+CODE_MAX_LENGTH = 64
+
+
+class SecondFactorForm(forms.Form):
+    """A TOTP code or a recovery code; which one is the button pressed (`method`)."""
+
+    method = forms.ChoiceField(
+        choices=[("totp", "totp"), ("recovery", "recovery")], widget=forms.HiddenInput
+    )
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=CODE_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class TotpConfirmForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name of this authenticator"),
+        max_length=64,
+        required=False,
+        help_text=_("For example the phone it is on. Optional."),
+    )
+    code = forms.CharField(
+        label=_("The 6-digit code the app shows now"),
+        max_length=CODE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class StepUpForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=CODE_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

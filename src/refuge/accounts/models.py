@@ -84,8 +84,58 @@ class ApiToken(UUIDModel):
     digest = models.CharField(max_length=64, unique=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A token cannot re-authenticate, so it reveals legal identities only if created for that
+    # (`refuge token create USER --reveal`); see docs/authentication.md.
+    can_reveal = models.BooleanField(default=False)
 
     objects: ClassVar[models.Manager[ApiToken]]
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name})"
+
+
+class SecondFactorThrottle(models.Model):
+    """Wrong second-factor codes of one account (refuge.accounts.factors). Reaching the limit
+    locks the account for the login cool-off; a correct factor clears the count."""
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="factor_throttle"
+    )
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[SecondFactorThrottle]]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.failures}"
+
+
+class SecurityNotice(UUIDModel):
+    """Something coordinators must look at: a lockout, a login stopped at the second factor."""
+
+    class Kind(models.TextChoices):
+        LOGIN_LOCKED_OUT = "login_locked_out", _("Login locked out after wrong passwords")
+        SECOND_FACTOR_FAILED = "second_factor_failed", _("Password accepted, second factor failed")
+        SECOND_FACTOR_LOCKED_OUT = (
+            "second_factor_locked_out",
+            _("Account locked after wrong second-factor codes"),
+        )
+
+    kind = models.CharField(_("what happened"), max_length=40, choices=Kind.choices)
+    # The account concerned, if the typed username is one (never the typed text otherwise).
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_notices"
+    )
+    acknowledged_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager[SecurityNotice]]
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"

@@ -43,8 +43,11 @@ def _may_manage(actor: Any, user: User) -> bool:
     return bool(actor.pk == user.pk or actor.role == Role.ADMIN)
 
 
-def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns the row and the plaintext, which is never stored."""
+def token_create(
+    *, actor: Any, user: User, name: str, can_reveal: bool = False
+) -> tuple[ApiToken, str]:
+    """Create a token for `user`; returns the row and the plaintext, which is never stored.
+    `can_reveal`: the token may read legal identities the user may reveal (no step-up possible)."""
     if not _may_manage(actor, user):
         raise NotFoundError
     name = (name or "").strip()
@@ -62,20 +65,34 @@ def token_create(*, actor: Any, user: User, name: str) -> tuple[ApiToken, str]:
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken(
-            user=user, name=name, prefix=plaintext[:PREFIX_LENGTH], digest=_digest(plaintext)
+            user=user,
+            name=name,
+            prefix=plaintext[:PREFIX_LENGTH],
+            digest=_digest(plaintext),
+            can_reveal=can_reveal,
         )
         token.save(force_insert=True)
         audit.record(
             "refuge.accounts.token.created",
             actor=actor,
             obj=token,
-            detail={"user": str(user.pk), "prefix": token.prefix},
+            detail={"user": str(user.pk), "prefix": token.prefix, "can_reveal": can_reveal},
         )
     return token, plaintext
 
 
+# What a token with `can_reveal` may do beyond a plain one (accounts.stepup.api_require_step_up).
+REVEAL_SCOPE = "reveal"
+
+
 def token_authenticate(raw: str) -> User | None:
     """The active user a presented token belongs to, or None (unknown, revoked or disabled)."""
+    found = token_authenticate_with_scopes(raw)
+    return found[0] if found else None
+
+
+def token_authenticate_with_scopes(raw: str) -> tuple[User, frozenset[str]] | None:
+    """Like token_authenticate, with the token's scopes."""
     raw = (raw or "").strip()
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > MAX_TOKEN_LENGTH:
         return None
@@ -95,7 +112,7 @@ def token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
         # update() rather than save(): no updated_at churn and no race with a concurrent revoke.
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token.user, frozenset({REVEAL_SCOPE} if token.can_reveal else set())
 
 
 def token_list(*, actor: Any, user: User) -> QuerySet[ApiToken]:

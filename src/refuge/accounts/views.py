@@ -15,7 +15,9 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -77,6 +79,13 @@ class RefugeLoginView(LoginView):
         return response
 
     @override
+    def get_success_url(self) -> str:
+        # The password is only the first step: the second factor (or enrolment) comes next, and
+        # VerifiedSessionMiddleware keeps every other page closed until then.
+        target = self.get_redirect_url() or resolve_url(settings.LOGIN_REDIRECT_URL)
+        return reverse("accounts:second_factor") + "?" + urlencode({"next": target})
+
+    @override
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         # Only real attempts (both fields filled, credentials refused) are recorded; the same
         # entry is written whether or not the account exists, and never the password.
@@ -117,7 +126,8 @@ def _require_team_manager(actor: User) -> None:
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    query = request.GET.get("q", "")
+    # NUL never occurs in stored text, and PostgreSQL refuses it in a query (a 500 otherwise).
+    query = request.GET.get("q", "").replace("\x00", "")
     page = paginate(request, selectors.user_list(actor=actor, query=query))
     context = {
         "page": page,

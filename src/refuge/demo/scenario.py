@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
 
+from refuge.accounts import factors
 from refuge.accounts.models import Role, Team, TeamMembership, User
 from refuge.cases import services as cases
 from refuge.cases.models import Case, CaseStatus, CaseType, TimelineEntry
 from refuge.core import clock
-from refuge.demo import scenario_alerts
+from refuge.demo import scenario_alerts, scenario_evidence
 from refuge.people import services as people
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
 from refuge.security import audit
@@ -76,7 +78,19 @@ def scenario_load() -> LoadResult:
             _Story(staff, team).tell(result)
             result.story_created = True
         _emergency_line(staff, result)
+        _evidence(staff)
         return result
+
+
+def _evidence(staff: dict[str, User]) -> None:
+    """Step 6: the apology video on FALCON's documentation case (scenario_evidence), once."""
+    case = (
+        Case.objects.filter(case_type=CaseType.DOCUMENTATION, people__pseudonym=FALCON)
+        .order_by("created_at")
+        .first()
+    )
+    if case is not None:
+        scenario_evidence.attach_apology_video(staff, case)
 
 
 def _emergency_line(staff: dict[str, User], result: LoadResult) -> None:
@@ -107,8 +121,33 @@ def _staff(result: LoadResult) -> dict[str, User]:
                 detail={"role": role.value, "source": "demo"},
             )
             result.users_created.append(username)
+        # Each demo account signs in with a fixed TOTP seed printed by `refuge demo` (refused
+        # outside demo mode: accounts.factors).
+        factors.demo_totp_device(user=user)
         staff[username] = user
     return staff
+
+
+def totp_lines() -> list[str]:
+    """The demo accounts' authenticator seeds (otpauth URIs) and their current codes."""
+    lines = [
+        (
+            "Second factor (DEMO ONLY, published): add a URI to an authenticator app, or type "
+            "the current code shown here (it changes every 30 seconds):"
+        )
+    ]
+    for username, _role in STAFF:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            continue
+        device = factors.demo_totp_device(user=user)
+        code = TOTP(device.bin_key, device.step, device.t0, device.digits).token()
+        lines.append(f"  {username}: code {code:06d}  {device.config_url}")
+    lines.append(
+        "Demo mode relaxes the passkey requirement of coordinators, case workers and lawyers "
+        "to these codes (a banner says so); production requires passkeys."
+    )
+    return lines
 
 
 def _team(staff: dict[str, User]) -> Team:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
+from refuge.accounts import stepup, tokens
 from refuge.accounts.api import (
     NO_NUL,
     ErrorOut,
@@ -319,7 +320,9 @@ def person_update(request: HttpRequest, person_id: UUID, payload: PersonUpdateIn
 )
 def person_identity(request: HttpRequest, person_id: UUID) -> IdentityOut:
     user = actor(request)
-    person = _person(user, person_id, access.VIEW)
+    person = _revealable(user, _person(user, person_id, access.VIEW))
+    # A session must have re-authenticated recently; a token must have been created --reveal.
+    stepup.api_require_step_up(request, token_scope=tokens.REVEAL_SCOPE)
     identity = selectors.person_identity(actor=user, person=person, purpose="api")
     return IdentityOut(
         legal_name=identity.legal_name,
@@ -343,6 +346,7 @@ def person_identity(request: HttpRequest, person_id: UUID) -> IdentityOut:
 def relative_list(request: HttpRequest, person_id: UUID) -> list[RelativeOut]:
     user = actor(request)
     person = _revealable(user, _person(user, person_id, access.VIEW))
+    stepup.api_require_step_up(request, token_scope=tokens.REVEAL_SCOPE)
     relatives = [_relative_out(r) for r in selectors.relative_list(actor=user, person=person)]
     services.person_identity_viewed(actor=user, person=person, purpose="api:relatives")
     return relatives

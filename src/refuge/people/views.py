@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from refuge.accounts import stepup
 from refuge.accounts.models import User
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.core.web import apply_domain_error, paginate
@@ -66,7 +67,8 @@ def _identity_input(form: PersonForm, posted: Any) -> services.IdentityInput:
 @login_required
 def person_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    query = request.GET.get("q", "").strip()
+    # NUL never occurs in stored text, and PostgreSQL refuses it in a query (a 500 otherwise).
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     page = paginate(request, selectors.person_list(actor=actor, query=query))
     rows = [(person, _language_labels(person)) for person in page.object_list]
     context = {
@@ -115,15 +117,20 @@ def person_detail(request: HttpRequest, person_id: Any) -> HttpResponse:
     actor = _actor(request)
     person = selectors.person_get(actor=actor, person_id=person_id)
     can_reveal = selectors.person_can_reveal(actor=actor, person=person)
+    # Revealing needs a fresh re-authentication (accounts.stepup); until then the page offers a
+    # button that leads through it and back here.
+    revealed = can_reveal and stepup.has_recent_step_up(request)
     identity = None
     relatives: list[Relative] = []
-    if can_reveal:
+    if revealed:
         identity = selectors.person_identity(actor=actor, person=person, purpose="person_page")
         relatives = list(selectors.relative_list(actor=actor, person=person))
     context = {
         "person": person,
         "spoken": _language_labels(person),
         "can_reveal": can_reveal,
+        "revealed": revealed,
+        "reveal_url": stepup.step_up_url(request) if can_reveal and not revealed else "",
         "identity": identity,
         "relatives": relatives,
         "can_edit": _can_edit(actor, person),
@@ -176,6 +183,8 @@ def person_edit(request: HttpRequest, person_id: Any) -> HttpResponse:
     _require_editor_role(actor)
     person = selectors.person_get(actor=actor, person_id=person_id, action=access.EDIT)
     can_reveal = selectors.person_can_reveal(actor=actor, person=person)
+    if can_reveal and not stepup.has_recent_step_up(request):
+        return stepup.step_up_redirect(request)  # the form shows the identity
     context: dict[str, Any] = {"person": person, "can_reveal": can_reveal}
     if request.method != "POST":
         initial: dict[str, Any] = {
@@ -253,6 +262,8 @@ def relative_edit(request: HttpRequest, relative_id: Any) -> HttpResponse:
     actor = _actor(request)
     relative = _relative_for_edit(actor, relative_id)
     person = relative.person
+    if not stepup.has_recent_step_up(request):
+        return stepup.step_up_redirect(request)  # the form shows the relative's details
     if request.method != "POST":
         services.person_identity_viewed(actor=actor, person=person, purpose="relative_edit")
         form = RelativeForm(initial={name: getattr(relative, name) for name in RELATIVE_VALUES})

@@ -42,6 +42,14 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="Create a token and print it.")
         create.add_argument("username")
         create.add_argument("--name", default=DEFAULT_NAME, help="What the token is for.")
+        create.add_argument(
+            "--reveal",
+            action="store_true",
+            help=(
+                "Let the token read legal identities and relatives the user may reveal. A token "
+                "cannot re-authenticate, so without this it never reveals an identity."
+            ),
+        )
         listing = sub.add_parser("list", help="List a user's tokens (never the tokens themselves).")
         listing.add_argument("username")
         revoke = sub.add_parser("revoke", help="Revoke a token by its id or its prefix.")
@@ -51,23 +59,26 @@ class Command(BaseCommand):
         del args
         action = options["action"]
         if action == "create":
-            self._create(options["username"], options["name"])
+            self._create(options["username"], options["name"], reveal=options["reveal"])
         elif action == "list":
             self._list(options["username"])
         else:
             self._revoke(options["token"])
 
-    def _create(self, username: str, name: str) -> None:
+    def _create(self, username: str, name: str, *, reveal: bool) -> None:
         user = _user(username)
         try:
-            token, plaintext = tokens.token_create(actor=None, user=user, name=name)
+            token, plaintext = tokens.token_create(
+                actor=None, user=user, name=name, can_reveal=reveal
+            )
         except DomainError as error:
             raise _fail(error) from None
         # The token alone on stdout, so scripts can capture it; the advice goes to stderr.
         self.stdout.write(plaintext)
         self.stderr.write(
-            f"Token {token.prefix}… ({token.name}) for {user.get_username()} created. "
-            "Store it now: it cannot be shown again."
+            f"Token {token.prefix}… ({token.name}) for {user.get_username()} created"
+            + (", allowed to reveal identities" if reveal else "")
+            + ". Store it now: it cannot be shown again."
         )
 
     def _list(self, username: str) -> None:
