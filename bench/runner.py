@@ -30,13 +30,23 @@ def analyze() -> None:
 def run(
     scale: Scale, *, progress: Progress = print, groups: Sequence[str] = GROUPS
 ) -> list[Metric]:
-    """The benchmarks of `groups` ("cases", "alerts"), in that order."""
+    """The benchmarks of `groups` ("cases", "alerts", "evidence"), in that order."""
     metrics: list[Metric] = []
     if "cases" in groups:
         metrics += run_cases(scale, progress=progress)
     if "alerts" in groups:
         metrics += run_alerts(scale, progress=progress)
+    if "evidence" in groups:
+        metrics += run_evidence(scale, progress=progress)
     return metrics
+
+
+def run_evidence(scale: Scale, *, progress: Progress = print) -> list[Metric]:
+    """A 200 MB evidence upload through the real upload handler, and its download."""
+    from bench import evidence
+
+    progress("Timing evidence intake and download")
+    return evidence.measure(scale, progress)
 
 
 def run_alerts(scale: Scale, *, progress: Progress = print) -> list[Metric]:

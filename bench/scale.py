@@ -39,7 +39,7 @@ SCALES = {
     ),
 }
 # BENCH_ONLY: which group of benchmarks to run (all of them when unset).
-GROUPS = ("cases", "alerts")
+GROUPS = ("cases", "alerts", "evidence")
 # Which database each scale runs on (bench.environment sets it up and tears it down).
 SCALE_DATABASES = {"small": "sqlite", "full": "postgresql"}
 
@@ -62,7 +62,8 @@ def _int_at_least(name: str, minimum: int) -> int | None:
 
 
 def groups_from_env() -> tuple[str, ...]:
-    """BENCH_ONLY=cases|alerts runs one group; unset (or "all") runs both."""
+    """BENCH_ONLY=cases|alerts|evidence runs one group (or a comma-separated list); unset (or
+    "all") runs every group."""
     raw = os.environ.get("BENCH_ONLY", "").strip().lower()
     if raw in {"", "all"}:
         return GROUPS

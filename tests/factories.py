@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import factory
 
@@ -95,3 +96,35 @@ class TaskFactory(factory.django.DjangoModelFactory):
     case = factory.SubFactory(CaseFactory)
     title = "Chase the police"
     due_date = factory.LazyFunction(lambda: clock.today() + dt.timedelta(days=2))
+
+
+class PasskeyFactory(factory.django.DjangoModelFactory):
+    """A confirmed passkey with a made-up credential (tests never run a real ceremony here)."""
+
+    class Meta:
+        model = "django_otp_webauthn.WebAuthnCredential"
+
+    user = factory.SubFactory(UserFactory)
+    name = "Security key"
+    confirmed = True
+    credential_id = factory.LazyFunction(lambda: os.urandom(32))
+    public_key = factory.LazyFunction(lambda: os.urandom(64))
+    sign_count = 0
+
+
+class TotpDeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "otp_totp.TOTPDevice"
+
+    user = factory.SubFactory(UserFactory)
+    name = "Phone"
+    confirmed = True
+
+
+def evidence_file(
+    *, case: Case, actor: User, data: bytes = b"evidence bytes", name: str = "evidence.mp4"
+) -> object:
+    """An evidence file on `case`, through the real intake (encrypted into EVIDENCE_DIR)."""
+    from refuge.evidence import services
+
+    return services.evidence_ingest(actor=actor, case=case, chunks=[data], original_name=name)
