@@ -17,6 +17,9 @@ ROUTES = {
     ("get", "/api/v1/me"),
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens/{token_id}/revoke"),
+    ("get", "/api/v1/seal"),
+    ("post", "/api/v1/seal/unseal"),
+    ("post", "/api/v1/seal/seal"),
     ("get", "/api/v1/people"),
     ("post", "/api/v1/people"),
     ("post", "/api/v1/people/search"),
@@ -79,7 +82,20 @@ ROUTES = {
     ("patch", "/api/v1/rotas/{rota_id}"),
     ("post", "/api/v1/rotas/{rota_id}/members"),
     ("get", "/api/v1/rotas/{rota_id}/on-call"),
+    # Evidence files.
+    ("get", "/api/v1/cases/{case_id}/evidence"),
+    ("post", "/api/v1/cases/{case_id}/evidence/upload"),
+    ("get", "/api/v1/evidence/{evidence_id}"),
+    ("get", "/api/v1/evidence/{evidence_id}/content"),
     ("post", "/api/v1/rotas/{rota_id}/overrides"),
+    # Exports (the two-person rule for unredacted ones).
+    ("post", "/api/v1/exports/redacted"),
+    ("get", "/api/v1/exports"),
+    ("post", "/api/v1/exports"),
+    ("get", "/api/v1/exports/{export_id}"),
+    ("post", "/api/v1/exports/{export_id}/approve"),
+    ("post", "/api/v1/exports/{export_id}/reject"),
+    ("post", "/api/v1/exports/{export_id}/download"),
 }
 
 

@@ -185,7 +185,17 @@ def clock_reads(source: str, filename: str) -> list[Violation]:
 
 # --- protected models are queried only in access, selectors, services, tasks, scenario ----------
 
-PROTECTED_MODELS = frozenset({"ProtectedPerson", "Relative", "Case", "TimelineEntry", "Task"})
+PROTECTED_MODELS = frozenset(
+    {
+        "ProtectedPerson",
+        "Relative",
+        "Case",
+        "TimelineEntry",
+        "Task",
+        "EvidenceFile",
+        "ExportRequest",
+    }
+)
 MANAGERS = frozenset({"objects", "_default_manager", "_base_manager"})
 QUERY_MODULES = frozenset({"access", "selectors", "services", "tasks", "scenario"})
 

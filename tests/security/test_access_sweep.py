@@ -28,6 +28,7 @@ from refuge.alerts.models import (
 )
 from refuge.alerts.services import emergencies
 from refuge.core import clock
+from refuge.exports import services as export_services
 from tests.conftest import (
     BIRCH_NAME,
     BIRCH_PHONE,
@@ -35,8 +36,14 @@ from tests.conftest import (
     FALCON_PHONE,
     FLAT_ADDRESS,
     MOTHER_NAME,
+    verified_login,
 )
-from tests.factories import RelativeFactory, TaskFactory, TimelineEntryFactory
+from tests.factories import (
+    RelativeFactory,
+    TaskFactory,
+    TimelineEntryFactory,
+    evidence_file,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,12 +69,18 @@ PARAMETER_ENTITIES = {
     "channel_id": "channel",
     "emergency_id": "emergency",
     "token": "ack_token",
+    "export_id": "export",
+    "evidence_id": "evidence",
 }
 
 # Who has need-to-know on each object of the sweep (cast.case is an evacuation case of the
 # Nizhny team: caseworker (lead) and lawyer; FALCON is an adult, BIRCH a minor).
 VIEWERS = {
     "case": {"coordinator", "caseworker", "lawyer"},
+    # An export request: its requester (the caseworker) and the coordinators who decide on it.
+    "export": {"coordinator", "caseworker"},
+    # Evidence files follow their case.
+    "evidence": {"coordinator", "caseworker", "lawyer"},
     "task": {"coordinator", "caseworker", "lawyer"},
     "entry": {"coordinator", "caseworker", "lawyer"},
     "person:FALCON": {"coordinator", "caseworker", "lawyer", "operator"},
@@ -170,6 +183,10 @@ def objects(cast):
         ),
         # Not a live token: the sweep must not acknowledge anything by visiting the link.
         "ack_token": SimpleNamespace(pk="sweep-unknown-ack-token"),
+        "export": export_services.export_request_create(
+            actor=cast.caseworker, purpose="Sweep", team=cast.case.team
+        ),
+        "evidence": evidence_file(case=cast.case, actor=cast.caseworker),
     }
 
 
@@ -235,7 +252,7 @@ def test_every_route_respects_need_to_know(role, cast, objects):
         for key, kwargs in _targets(route, objects, cast):
             url = reverse(route.name, kwargs=kwargs)
             for method in API_METHODS if route.is_api else WEB_METHODS:
-                client.force_login(user)
+                verified_login(client, user)
                 response = getattr(client, method)(
                     url,
                     **(
@@ -249,7 +266,12 @@ def test_every_route_respects_need_to_know(role, cast, objects):
                     findings.append(f"{method.upper()} {url}: server error {status}")
                 if key and role not in VIEWERS.get(key, set()) and status not in {404, 405}:
                     findings.append(f"{method.upper()} {url}: {role} got {status}, expected 404")
-                body = response.content.decode("utf-8", errors="replace")
+                raw = (
+                    b"".join(response.streaming_content)  # evidence downloads are streamed
+                    if response.streaming
+                    else response.content
+                )
+                body = raw.decode("utf-8", errors="replace")
                 for secret, readers in IDENTITY_READERS.items():
                     if role not in readers and secret in body:
                         findings.append(f"{method.upper()} {url}: {role} saw {secret!r}")

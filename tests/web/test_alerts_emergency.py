@@ -14,7 +14,7 @@ from refuge.alerts.models import Emergency, EmergencyEvent, EmergencyState, Outc
 from refuge.alerts.services import emergencies
 from refuge.core import clock
 from refuge.security.models import AuditEntry
-from tests.conftest import BIRCH_NAME, FALCON_NAME, FLAT_ADDRESS
+from tests.conftest import BIRCH_NAME, FALCON_NAME, FLAT_ADDRESS, verified_login
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def test_outsiders_cannot_act_and_nothing_changes(role, cast, login):
 def test_actions_need_the_csrf_token(cast):
     emergency = open_call(cast)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.lawyer)
+    verified_login(client, cast.lawyer)
     assert client.post(action_url("acknowledge", emergency)).status_code == 403
     emergency.refresh_from_db()
     assert emergency.state == EmergencyState.OPEN

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from refuge.cases.models import CaseType
+from tests.conftest import verified_login
 from tests.factories import CaseFactory, PersonFactory, TaskFactory, TimelineEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +50,7 @@ def test_anonymous_visitors_cannot_see_a_case(client, cast):
 
 def test_posts_without_a_csrf_token_are_refused(cast):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(cast.caseworker)
+    verified_login(client, cast.caseworker)
     response = client.post(
         reverse("cases:timeline_add", args=[cast.case.pk]), {"kind": "note", "text": "x"}
     )

@@ -9,14 +9,32 @@ from typing import Annotated
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, WithJsonSchema
 
 from refuge.accounts.api import NO_NUL, InputSchema
-from refuge.alerts.models import EscalationStep, StaffChannel
+from refuge.alerts.models import CheckinSchedule, EmergencyEvent, EscalationStep, StaffChannel
 from refuge.alerts.services.setup import MAX_NAME, MAX_TARGET
 from refuge.cases.api.schemas import UserRefOut
 
 MAX_KINDS = len(StaffChannel.Kind.values)
+# Several models name their choices `Kind`. Ninja merges the definitions of every schema into
+# one OpenAPI components table by name, so they would share one component (the last one wins)
+# and clients would be told the wrong values; each is inlined under its own title. (The alerts
+# API modules share these.)
+ChannelKind = Annotated[
+    StaffChannel.Kind,
+    WithJsonSchema({"title": "ChannelKind", "type": "string", "enum": StaffChannel.Kind.values}),
+]
+EventKind = Annotated[
+    EmergencyEvent.Kind,
+    WithJsonSchema({"title": "EventKind", "type": "string", "enum": EmergencyEvent.Kind.values}),
+]
+ScheduleKind = Annotated[
+    CheckinSchedule.Kind,
+    WithJsonSchema(
+        {"title": "ScheduleKind", "type": "string", "enum": CheckinSchedule.Kind.values}
+    ),
+]
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -47,7 +65,7 @@ class StepOut(Schema):
     fires_after_minutes: int = Field(description="After the alert: the delays up to here, added.")
     rota: RotaRefOut | None = Field(description="For target on_call: whose on-call is paged.")
     user: UserRefOut | None = Field(description="For target user: who is paged.")
-    channel_kinds: list[StaffChannel.Kind] = Field(
+    channel_kinds: list[ChannelKind] = Field(
         description="Channels to use; empty: each recipient's own channels, in their order."
     )
 
@@ -87,7 +105,7 @@ class StepIn(InputSchema):
     delay_minutes: int = Field(0, description="0 to 1440, after the step before.")
     rota: UUID | None = Field(None, description="Required for target on_call.")
     user: UUID | None = Field(None, description="Required for target user.")
-    channel_kinds: list[StaffChannel.Kind] = Field(default_factory=list, max_length=MAX_KINDS)
+    channel_kinds: list[ChannelKind] = Field(default_factory=list, max_length=MAX_KINDS)
 
 
 class StepUpdateIn(InputSchema):
@@ -97,7 +115,7 @@ class StepUpdateIn(InputSchema):
     delay_minutes: int | None = None
     rota: UUID | None = None
     user: UUID | None = None
-    channel_kinds: list[StaffChannel.Kind] | None = Field(None, max_length=MAX_KINDS)
+    channel_kinds: list[ChannelKind] | None = Field(None, max_length=MAX_KINDS)
 
 
 class MoveIn(InputSchema):
@@ -178,7 +196,7 @@ class OnCallOut(Schema):
 
 class ChannelOut(Schema):
     id: UUID
-    kind: StaffChannel.Kind
+    kind: ChannelKind
     target: str = Field(description="Where alerts go: contact data, shown to its owner only.")
     position: int = Field(description="Failover order, 0 is tried first.")
     active: bool
@@ -187,7 +205,7 @@ class ChannelOut(Schema):
 
 
 class ChannelIn(InputSchema):
-    kind: StaffChannel.Kind
+    kind: ChannelKind
     target: str = Field(
         max_length=MAX_TARGET,
         pattern=NO_NUL,
@@ -200,6 +218,6 @@ class ChannelIn(InputSchema):
 
 
 class ChannelUpdateIn(InputSchema):
-    kind: StaffChannel.Kind | None = None
+    kind: ChannelKind | None = None
     target: str | None = Field(None, max_length=MAX_TARGET, pattern=NO_NUL)
     active: bool | None = None

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, WithJsonSchema, field_validator
 
 from refuge.accounts.api import NO_NUL, InputSchema, PageIn, PageOut
 from refuge.cases.models import CaseStatus, CaseType, TimelineEntry
 from refuge.cases.services import MAX_TASK_TITLE, MAX_TEXT
 from refuge.people.models import RiskLevel
+
+# Several models name their choices `Kind`. Ninja merges the definitions of every schema into
+# one OpenAPI components table by name, so they would share one component (the last one wins)
+# and clients would be told the wrong values; this one is inlined under its own title.
+TimelineKind = Annotated[
+    TimelineEntry.Kind,
+    WithJsonSchema({"title": "TimelineKind", "type": "string", "enum": TimelineEntry.Kind.values}),
+]
 
 MAX_PEOPLE = 50  # on one case; far above any real family, low enough to bound the lookups
 
@@ -123,7 +131,7 @@ class TimelineEntryIn(InputSchema):
 
 class TimelineEntryOut(Schema):
     id: UUID
-    kind: TimelineEntry.Kind
+    kind: TimelineKind
     author: str | None = Field(description="Username; null for entries the system wrote.")
     occurred_at: dt.datetime
     text: str | None
