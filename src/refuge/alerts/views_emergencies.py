@@ -44,6 +44,7 @@ from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.core.web import apply_domain_error
 from refuge.security import access
+from refuge.security.sealing import SealedError
 
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3600
@@ -60,8 +61,19 @@ EVENT_FACTS = {
     "outcome": gettext_lazy("Outcome"),
     "people": gettext_lazy("People"),
     "via": gettext_lazy("Via"),
+    "field": gettext_lazy("Adds to"),
 }
-CHOICE_FACTS = {"source": dict(EmergencySource.choices), "outcome": dict(Outcome.choices)}
+# Notes written while sealed stand in for the field they would have extended.
+NOTE_FIELDS = {
+    "heard": gettext_lazy("What was heard"),
+    "location_hint": gettext_lazy("Location hint"),
+    "resolution_note": gettext_lazy("Resolution note"),
+}
+CHOICE_FACTS = {
+    "source": dict(EmergencySource.choices),
+    "outcome": dict(Outcome.choices),
+    "field": NOTE_FIELDS,
+}
 
 
 def _actor(request: HttpRequest) -> User:
@@ -213,9 +225,20 @@ def _event_rows(actor: User, emergency: Emergency) -> list[EventRow]:
             if data.get(key) not in (None, "", [], False)
         ]
         item.emergency = emergency  # the note is under the emergency's key, loaded already
-        note = selectors.event_note_text(event=item)
+        try:
+            note = selectors.event_note_text(event=item)
+        except SealedError:  # alerts work while sealed; the note's text waits for the unseal
+            note = _("(sealed: readable after the unseal)")
         rows.append(EventRow(item, _since(emergency.reported_at, item.at), facts, note))
     return rows
+
+
+def _text_unless_sealed(actor: User, emergency: Emergency) -> selectors.EmergencyText | None:
+    """None while sealed: the page still works, the encrypted parts say "sealed"."""
+    try:
+        return selectors.emergency_text(actor=actor, emergency=emergency)
+    except SealedError:
+        return None
 
 
 def _render_detail(
@@ -233,7 +256,7 @@ def _render_detail(
         "emergency": emergency,
         "people": selectors.emergency_people(emergency=emergency),
         "cases": selectors.emergency_cases(actor=actor, emergency=emergency),
-        "text": selectors.emergency_text(actor=actor, emergency=emergency),
+        "text": _text_unless_sealed(actor, emergency),
         "events": _event_rows(actor, emergency),
         "times": [
             (_("Call or SOS"), emergency.reported_at, "—"),

@@ -10,28 +10,38 @@ PINs are accepted, never returned; a new personal link is returned once.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
-from pydantic import AwareDatetime
+from ninja import Query, Router, Status
 
 from refuge.accounts.api import (
-    NO_NUL,
     Fetch,
-    InputSchema,
-    PageIn,
-    PageOut,
     actor,
     paginate,
     responses,
 )
 from refuge.accounts.models import User
 from refuge.alerts import selectors_emergencies as selectors
+from refuge.alerts.api.emergency_schemas import (
+    CallIn,
+    CaseRefOut,
+    EmergencyFilterIn,
+    EmergencyListOut,
+    EmergencyOut,
+    EmergencyPage,
+    EventOut,
+    LinkOut,
+    NoteIn,
+    PauseIn,
+    PinsIn,
+    ResolveIn,
+    ScheduleIn,
+    ScheduleOut,
+)
 from refuge.alerts.models import (
     CheckinSchedule,
     Emergency,
@@ -45,13 +55,22 @@ from refuge.cases.api.schemas import PersonRefOut, TeamRefOut, UserRefOut
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people.models import ProtectedPerson
 from refuge.security import access
+from refuge.security.sealing import SealedError
 
 router = Router(tags=["emergency line"])
 
-MAX_TEXT = response.MAX_NOTE
-MAX_PEOPLE = 50
 # Event data shown to clients: structured facts only (a note's ciphertext stays inside).
-EVENT_DATA_KEYS = ("source", "priority", "late", "people", "step", "round", "channel", "via")
+EVENT_DATA_KEYS = (
+    "source",
+    "priority",
+    "late",
+    "people",
+    "step",
+    "round",
+    "channel",
+    "via",
+    "field",
+)
 
 
 def _emergency(user: User, emergency_id: UUID, action: str) -> Emergency:
@@ -62,119 +81,6 @@ PATH_OBJECTS: dict[str, Fetch] = {"emergency_id": _emergency}
 
 
 # --- Schemas --------------------------------------------------------------------------------------
-
-
-class CaseRefOut(Schema):
-    id: UUID
-    code: str
-    visible: bool = Field(description="May you open the case (GET /cases/{id})?")
-
-
-class EmergencyListOut(Schema):
-    id: UUID
-    code: str
-    source: EmergencySource
-    priority: int = Field(description="10 low, 20 normal, 30 high, 40 top.")
-    state: EmergencyState
-    people: list[str] = Field(description="Pseudonyms of the people concerned.")
-    reported_at: dt.datetime = Field(description="The call or SOS.")
-    opened_at: dt.datetime
-    first_notified_at: dt.datetime | None
-    acknowledged_at: dt.datetime | None
-    acknowledged_by: UserRefOut | None
-    en_route_at: dt.datetime | None
-    on_site_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    outcome: Outcome | None
-
-
-class EmergencyOut(EmergencyListOut):
-    caller: PersonRefOut | None = Field(description="Null: an unknown caller (or not a call).")
-    people_refs: list[PersonRefOut]
-    cases: list[CaseRefOut]
-    team: TeamRefOut | None
-    heard: str = Field(description="Decrypted; the read is audited.")
-    location_hint: str
-    resolution_note: str
-
-
-class EmergencyPage(PageOut):
-    items: list[EmergencyListOut]
-
-
-class EmergencyFilterIn(PageIn):
-    state: EmergencyState | None = Field(
-        None, description="Only emergencies in this state; default: every active one."
-    )
-
-
-class EventOut(Schema):
-    id: UUID
-    kind: EmergencyEvent.Kind
-    at: dt.datetime
-    actor: str | None = Field(description="Username; null for the system.")
-    data: dict[str, Any] = Field(description="Structured facts (source, step, channel, ...).")
-    note: str | None = Field(description="The text of a note event, decrypted.")
-
-
-class CallIn(InputSchema):
-    caller: UUID | None = Field(None, description="The calling person; null: unknown caller.")
-    heard: str = Field(max_length=MAX_TEXT, pattern=NO_NUL)
-    location_hint: str = Field("", max_length=MAX_TEXT, pattern=NO_NUL)
-    people: list[UUID] = Field(default_factory=list, max_length=MAX_PEOPLE)
-    reported_at: AwareDatetime | None = Field(None, description="When the call came; now.")
-
-
-class ResolveIn(InputSchema):
-    outcome: Outcome
-    note: str = Field("", max_length=MAX_TEXT, pattern=NO_NUL)
-
-
-class NoteIn(InputSchema):
-    text: str = Field(max_length=MAX_TEXT, pattern=NO_NUL)
-
-
-class ScheduleOut(Schema):
-    person: PersonRefOut
-    kind: CheckinSchedule.Kind
-    interval_hours: int | None
-    daily_time: dt.time | None = Field(description="In the person's time zone.")
-    time_zone: str
-    grace_minutes: int
-    paused: bool
-    paused_until: dt.datetime | None
-    next_deadline: dt.datetime | None
-    alert_at: dt.datetime | None = Field(description="Deadline + grace: missed after this.")
-    last_checkin_at: dt.datetime | None
-    pin_set: bool
-    duress_pin_set: bool
-    live_links: int = Field(description="Personal links that work (0 or 1).")
-
-
-class ScheduleIn(InputSchema):
-    kind: CheckinSchedule.Kind
-    interval_hours: int | None = Field(None, description="For kind=interval.")
-    daily_time: dt.time | None = Field(None, description="For kind=daily, e.g. 21:00.")
-    time_zone: str = Field(max_length=64, pattern=NO_NUL, examples=["Europe/Moscow"])
-    grace_minutes: int = Field(120)
-
-
-class PauseIn(InputSchema):
-    until: AwareDatetime | None = Field(None, description="Null: until resumed.")
-
-
-class PinsIn(InputSchema):
-    pin: str = Field(max_length=checkins.MAX_PIN_INPUT, description="4 to 8 digits.")
-    duress_pin: str | None = Field(
-        None, max_length=checkins.MAX_PIN_INPUT, description="4 to 8 digits; null: none."
-    )
-
-
-class LinkOut(Schema):
-    url: str = Field(description="The person's own page. Shown once; it cannot be read again.")
-
-
-# --- Output ---------------------------------------------------------------------------------------
 
 
 def _user_ref(user: User | None) -> UserRefOut | None:
@@ -207,7 +113,12 @@ def _list_out(emergency: Emergency) -> EmergencyListOut:
 
 def _out(user: User, emergency: Emergency) -> EmergencyOut:
     emergency = selectors.emergency_get(actor=user, emergency_id=emergency.pk)
-    text = selectors.emergency_text(actor=user, emergency=emergency)
+    try:  # alerts keep working while sealed; the encrypted texts wait for the unseal
+        text: selectors.EmergencyText | None = selectors.emergency_text(
+            actor=user, emergency=emergency
+        )
+    except SealedError:
+        text = None
     people = selectors.emergency_people(emergency=emergency)
     team = emergency.team
     return EmergencyOut(
@@ -219,21 +130,27 @@ def _out(user: User, emergency: Emergency) -> EmergencyOut:
             for c in selectors.emergency_cases(actor=user, emergency=emergency)
         ],
         team=TeamRefOut(id=team.pk, name=team.name) if team else None,
-        heard=text.heard,
-        location_hint=text.location_hint,
-        resolution_note=text.resolution_note,
+        sealed=text is None,
+        heard=text.heard if text else None,
+        location_hint=text.location_hint if text else None,
+        resolution_note=text.resolution_note if text else None,
     )
 
 
 def _event_out(event: EmergencyEvent) -> EventOut:
     data = event.data or {}
+    try:
+        note, sealed = selectors.event_note_text(event=event), False
+    except SealedError:
+        note, sealed = None, True
     return EventOut(
         id=event.pk,
         kind=EmergencyEvent.Kind(event.kind),
         at=event.at,
         actor=event.actor.get_username() if event.actor else None,
         data={key: data[key] for key in EVENT_DATA_KEYS if key in data},
-        note=selectors.event_note_text(event=event),
+        note=note,
+        sealed=sealed,
     )
 
 

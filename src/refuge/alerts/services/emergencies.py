@@ -34,7 +34,7 @@ from refuge.alerts.models import (
     Outcome,
     Priority,
 )
-from refuge.alerts.services import escalation
+from refuge.alerts.services import escalation, notes
 from refuge.cases.models import Case, CaseStatus
 from refuge.core import clock
 from refuge.core.errors import DomainError
@@ -42,6 +42,8 @@ from refuge.core.ids import random_code
 from refuge.people import validation
 from refuge.people.models import ProtectedPerson
 from refuge.security import access, audit
+from refuge.security.fields import record_key
+from refuge.security.sealing import SealedError
 
 OPEN_CASE_STATUSES = (CaseStatus.INTAKE, CaseStatus.VERIFICATION, CaseStatus.ACTIVE)
 MAX_TEXT = 20_000
@@ -277,14 +279,22 @@ def _join(
     if priority > emergency.priority:
         emergency.priority = priority
         changed.append("priority")
-    if heard:
-        emergency.heard = _appended(emergency.heard, heard)
-        changed.append("heard_ct")
-    if location_hint:
-        emergency.location_hint = _appended(emergency.location_hint, location_hint)
-        changed.append("location_hint_ct")
-    if changed:
-        emergency.save(update_fields=[*changed, "updated_at"])
+    if _can_extend_text(emergency):
+        if heard:
+            emergency.heard = _appended(emergency.heard, heard)
+            changed.append("heard_ct")
+        if location_hint:
+            emergency.location_hint = _appended(emergency.location_hint, location_hint)
+            changed.append("location_hint_ct")
+    else:  # sealed: the older text cannot be read, so the new text becomes notes of its own
+        if heard:
+            notes.write_note(emergency, actor=actor, text=heard, field=notes.FIELD_HEARD)
+        if location_hint:
+            notes.write_note(
+                emergency, actor=actor, text=location_hint, field=notes.FIELD_LOCATION_HINT
+            )
+    if changed:  # the keys too: _can_extend_text may have created one
+        emergency.save(update_fields=[*changed, "data_key", "location_key", "updated_at"])
     emergency.people.add(*people)
     emergency.cases.add(*cases)
     escalation.event(
@@ -311,6 +321,16 @@ def _join(
             "priority": emergency.priority,
         },
     )
+
+
+def _can_extend_text(emergency: Emergency) -> bool:
+    """Whether both of the emergency's keys open (the server is unsealed)."""
+    try:
+        record_key(emergency, "data_key")
+        record_key(emergency, "location_key")
+    except SealedError:
+        return False
+    return True
 
 
 def _appended(previous: str | None, text: str) -> str:

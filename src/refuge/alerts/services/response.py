@@ -13,7 +13,6 @@ Acknowledgement comes from the UI, from the one-time link in a notification, or 
 
 from __future__ import annotations
 
-import base64
 import re
 import urllib.parse
 import uuid
@@ -32,13 +31,13 @@ from refuge.alerts.models import (
     Outcome,
     StaffChannel,
 )
-from refuge.alerts.services import escalation
+from refuge.alerts.services import escalation, notes
 from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people import validation
 from refuge.security import access, audit
-from refuge.security.crypto import FieldContext, get_crypto
 from refuge.security.fields import record_key
+from refuge.security.sealing import SealedError
 
 MAX_NOTE = 20_000
 MAX_TOKEN = 200
@@ -46,7 +45,6 @@ MIN_SENDER = 3
 _REPLY_RE = re.compile(
     r"^\s*(?:ack|ok|ок|принято|принял)\W*\s+(E-[A-Z0-9]{4,10})\W*$", re.IGNORECASE
 )
-_NOTE_COLUMN = "data.note"
 # Outcomes staff may choose; "cancelled by the person" is the person's own, from their page.
 STAFF_OUTCOMES = tuple(o for o in Outcome.values if o != Outcome.CANCELLED_BY_PERSON)
 
@@ -219,15 +217,19 @@ def emergency_resolve(
         locked.resolved_by = actor
         locked.next_escalation_at = None
         locked.ack_expires_at = None
-        locked.resolution_note = note or None
+        sealed_note = bool(note) and not _can_write_text(locked)
+        locked.resolution_note = None if sealed_note else (note or None)
         locked.save()
+        if sealed_note:
+            notes.write_note(locked, actor=actor, text=note, field=notes.FIELD_RESOLUTION_NOTE)
         _done(locked, EmergencyEvent.Kind.RESOLVED, actor, "resolved", outcome=outcome)
         return locked
 
 
 def emergency_add_note(*, actor: Any, emergency: Emergency, text: str) -> EmergencyEvent:
-    """A note on the emergency's timeline, encrypted under the emergency's data key (an event's
-    `data` is plain text otherwise). Read it back with `event_note`."""
+    """A note on the emergency's timeline, encrypted under a data key of its own (an event's
+    `data` is plain text otherwise), so notes can be written while sealed. Read it back with
+    `event_note`."""
     errors: dict[str, list[str]] = {}
     text = validation.clean_text(text, limit=MAX_NOTE, field="text", errors=errors)
     if not text:
@@ -236,18 +238,7 @@ def emergency_add_note(*, actor: Any, emergency: Emergency, text: str) -> Emerge
         raise DomainError(_("Please correct the errors below."), field_errors=errors)
     with transaction.atomic():
         locked = _locked(actor, emergency)
-        note = EmergencyEvent(
-            id=uuid.uuid4(),
-            emergency=locked,
-            kind=EmergencyEvent.Kind.NOTE,
-            at=clock.now(),
-            actor=actor,
-        )
-        ciphertext = get_crypto().encrypt_field(
-            record_key(locked, "data_key"), text, _note_context(note)
-        )
-        note.data = {"note": base64.b64encode(ciphertext).decode("ascii")}
-        note.save(force_insert=True)
+        note = notes.write_note(locked, actor=actor, text=text)
         audit.record(
             "refuge.alerts.emergency.noted",
             actor=actor,
@@ -257,16 +248,16 @@ def emergency_add_note(*, actor: Any, emergency: Emergency, text: str) -> Emerge
         return note
 
 
-def _note_context(note: EmergencyEvent) -> FieldContext:
-    return FieldContext(
-        table=EmergencyEvent._meta.db_table, column=_NOTE_COLUMN, row_id=str(note.pk)
-    )
-
-
 def event_note(note: EmergencyEvent) -> str | None:
     """The text of a note event (the caller has fetched the event through access)."""
-    encoded = (note.data or {}).get("note")
-    if note.kind != EmergencyEvent.Kind.NOTE or not encoded:
-        return None
-    dek = record_key(note.emergency, "data_key")
-    return get_crypto().decrypt_field(dek, base64.b64decode(encoded), _note_context(note))
+    return notes.event_note(note)
+
+
+def _can_write_text(emergency: Emergency) -> bool:
+    """Whether the emergency's own data key can be opened, i.e. the server is unsealed. While
+    sealed, new text goes into notes with keys of their own (see services/notes.py)."""
+    try:
+        record_key(emergency, "data_key")
+    except SealedError:
+        return False
+    return True
