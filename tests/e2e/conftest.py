@@ -28,15 +28,24 @@ CHROMIUM_ARGS = [
 REFUGE = str(Path(sys.executable).with_name("refuge"))
 
 
-def demo_code(username: str, *, steps_ahead: int = 0) -> str:
-    """The current TOTP code of a demo account (its seed is fixed and published in demo mode).
-    A code is accepted once; `steps_ahead=1` gives the next one, which the server also accepts."""
+_LAST_STEP: dict[str, int] = {}
+
+
+def demo_code(username: str) -> str:
+    """A fresh TOTP code of a demo account (its seed is fixed and published in demo mode).
+
+    The server accepts each time step once, and one step ahead of its clock. Login and step-up
+    often fall in the same 30-second step (or, on a loaded machine, a step apart), so each call
+    takes the current step, or the one after the step used last if that is still current."""
     from django_otp.oath import TOTP
 
     from refuge.accounts.factors import demo_totp_key
 
+    now_step = int(time.time()) // 30
+    step = max(now_step, _LAST_STEP.get(username, -1) + 1)
+    _LAST_STEP[username] = step
     totp = TOTP(bytes.fromhex(demo_totp_key(username)))
-    totp.time = time.time() + 30 * steps_ahead
+    totp.time = step * 30 + 1
     return f"{totp.token():06d}"
 
 
