@@ -41,6 +41,8 @@ def _env(var_dir: Path, database_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         REFUGE_VAR_DIR=str(var_dir),
         REFUGE_SECRET_KEY="multi-worker-test-" + "x" * 40,
+        # What is tested is SKIP LOCKED between workers, not sealing: keys in a file, no keyd.
+        REFUGE_KEY_MODE="keyfile",
         REFUGE_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="refuge.config.settings",
     )
