@@ -42,8 +42,6 @@ from refuge.core.ids import random_code
 from refuge.people import validation
 from refuge.people.models import ProtectedPerson
 from refuge.security import access, audit
-from refuge.security.fields import record_key
-from refuge.security.sealing import SealedError
 
 OPEN_CASE_STATUSES = (CaseStatus.INTAKE, CaseStatus.VERIFICATION, CaseStatus.ACTIVE)
 MAX_TEXT = 20_000
@@ -279,7 +277,7 @@ def _join(
     if priority > emergency.priority:
         emergency.priority = priority
         changed.append("priority")
-    if _can_extend_text(emergency):
+    if notes.keys_open(emergency, "data_key", "location_key"):
         if heard:
             emergency.heard = _appended(emergency.heard, heard)
             changed.append("heard_ct")
@@ -293,7 +291,7 @@ def _join(
             notes.write_note(
                 emergency, actor=actor, text=location_hint, field=notes.FIELD_LOCATION_HINT
             )
-    if changed:  # the keys too: _can_extend_text may have created one
+    if changed:  # the keys too: keys_open may have created one
         emergency.save(update_fields=[*changed, "data_key", "location_key", "updated_at"])
     emergency.people.add(*people)
     emergency.cases.add(*cases)
@@ -321,16 +319,6 @@ def _join(
             "priority": emergency.priority,
         },
     )
-
-
-def _can_extend_text(emergency: Emergency) -> bool:
-    """Whether both of the emergency's keys open (the server is unsealed)."""
-    try:
-        record_key(emergency, "data_key")
-        record_key(emergency, "location_key")
-    except SealedError:
-        return False
-    return True
 
 
 def _appended(previous: str | None, text: str) -> str:

@@ -17,6 +17,7 @@ from refuge.core import clock
 from refuge.security.crypto import FieldContext, get_crypto
 from refuge.security.fields import new_data_key, open_data_key, record_key
 from refuge.security.models import DataKey
+from refuge.security.sealing import SealedError
 
 _NOTE_COLUMN = "data.note"
 
@@ -26,6 +27,17 @@ FIELD_HEARD = "heard"
 FIELD_LOCATION_HINT = "location_hint"
 FIELD_RESOLUTION_NOTE = "resolution_note"
 _FIELDS = (FIELD_HEARD, FIELD_LOCATION_HINT, FIELD_RESOLUTION_NOTE)
+
+
+def keys_open(emergency: Emergency, *key_fields: str) -> bool:
+    """Whether the emergency's own data keys open (the server is unsealed). While sealed, new
+    text goes into notes with keys of their own instead of extending the emergency's fields."""
+    try:
+        for key_field in key_fields:
+            record_key(emergency, key_field)
+    except SealedError:
+        return False
+    return True
 
 
 def write_note(

@@ -36,8 +36,6 @@ from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people import validation
 from refuge.security import access, audit
-from refuge.security.fields import record_key
-from refuge.security.sealing import SealedError
 
 MAX_NOTE = 20_000
 MAX_TOKEN = 200
@@ -217,7 +215,7 @@ def emergency_resolve(
         locked.resolved_by = actor
         locked.next_escalation_at = None
         locked.ack_expires_at = None
-        sealed_note = bool(note) and not _can_write_text(locked)
+        sealed_note = bool(note) and not notes.keys_open(locked, "data_key")
         locked.resolution_note = None if sealed_note else (note or None)
         locked.save()
         if sealed_note:
@@ -251,13 +249,3 @@ def emergency_add_note(*, actor: Any, emergency: Emergency, text: str) -> Emerge
 def event_note(note: EmergencyEvent) -> str | None:
     """The text of a note event (the caller has fetched the event through access)."""
     return notes.event_note(note)
-
-
-def _can_write_text(emergency: Emergency) -> bool:
-    """Whether the emergency's own data key can be opened, i.e. the server is unsealed. While
-    sealed, new text goes into notes with keys of their own (see services/notes.py)."""
-    try:
-        record_key(emergency, "data_key")
-    except SealedError:
-        return False
-    return True
