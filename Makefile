@@ -34,8 +34,8 @@ lint: install ## ruff, mypy, import contracts and the missing-migration check
 	REFUGE_DEBUG=1 $(BIN)/refuge makemigrations --check --dry-run
 
 messages: install ## extract and compile the translation catalogues (needs GNU gettext)
-	cd src/refuge && ../../$(BIN)/django-admin makemessages -l ru --no-location --no-obsolete --settings=refuge.config.settings
-	cd src/refuge && ../../$(BIN)/django-admin compilemessages --settings=refuge.config.settings
+	cd src/refuge && REFUGE_DEBUG=1 ../../$(BIN)/django-admin makemessages -l ru --no-location --no-obsolete --settings=refuge.config.settings
+	cd src/refuge && REFUGE_DEBUG=1 ../../$(BIN)/django-admin compilemessages --settings=refuge.config.settings
 
 bench: install ## benchmarks; writes bench/results/latest.json (BENCH_SCALE=small|full)
 	$(BIN)/python -m bench

@@ -137,3 +137,21 @@ def login(client: Client):  # type: ignore[no-untyped-def]
         return verified_login(client, user, step_up=step_up)
 
     return _login
+
+
+@pytest.fixture(scope="module")
+def audit_truncatable(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """A transactional test on PostgreSQL ends with TRUNCATE, which the audit table refuses
+    (append-only triggers): lift them until the module's last test has been flushed (a module
+    fixture is torn down after the test's own database teardown). SQLite flushes with DELETE
+    of what the test wrote; a test that audits nothing needs no lifting there."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE security_auditentry DISABLE TRIGGER USER")
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE security_auditentry ENABLE TRIGGER USER")

@@ -157,11 +157,13 @@ class SmtpSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list[tuple[str, list[str], str]] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
         self.refuse = False
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+                sink.peers.append(tuple(session.peer))
                 if sink.refuse:
                     return "554 Transaction failed"
                 content = envelope.content
@@ -172,7 +174,16 @@ class SmtpSink:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._handler = Handler()
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port: every open connection is dropped."""
+        from aiosmtpd.controller import Controller
+
+        self.controller.stop()
+        self.controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
     def texts(self) -> list[str]:

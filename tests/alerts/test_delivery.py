@@ -21,7 +21,7 @@ from refuge.alerts.models import (
     NotificationAttempt,
     StaffChannel,
 )
-from refuge.alerts.notifier import apprise_url
+from refuge.alerts.notifier import NotifierError, apprise_url
 from refuge.alerts.services import delivery, emergencies, escalation, response
 from refuge.core import clock
 from tests.alerts.conftest import CALL_TIME
@@ -92,7 +92,7 @@ def test_a_message_names_pseudonyms_kind_priority_code_and_links_only(
     _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
     emergency = _open(cast)
 
-    assert _run(at_call_time) == 2
+    assert _run(at_call_time) == 1  # the step fired as the emergency opened; one message
 
     (sent,) = recorder.sent
     notification = Notification.objects.get()
@@ -250,7 +250,7 @@ def test_a_crash_after_sending_means_sent_again_after_the_lease_never_lost(
     _open(cast)
     escalation.escalation_tick()
 
-    def crash(item):  # type: ignore[no-untyped-def]
+    def crash(items, now):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt  # the worker dies between "sent" and "recorded"
 
     monkeypatch.setattr(delivery, "_record_sent", crash)
@@ -274,7 +274,7 @@ def test_an_expired_lease_is_not_sent_by_the_worker_that_lost_it(
     cast: Cast, recorder, at_call_time
 ):
     item = delivery.Outgoing(
-        notification_id=None,
+        notification_ids=(),
         channel_id=None,
         channel_kind="webhook",
         target="json://x",
@@ -282,7 +282,7 @@ def test_an_expired_lease_is_not_sent_by_the_worker_that_lost_it(
         body="b",
         lease_until=clock.now(),
     )
-    assert delivery._send(recorder, item) == (False, "")
+    assert delivery._send(recorder, item) == delivery.Result(item, sent=False, error="")
     assert recorder.sent == []
 
 
@@ -371,20 +371,11 @@ def test_a_refusing_smtp_server_fails_over_to_the_webhook(
     assert kinds == [("email", False), ("email", False), ("webhook", True)]
 
 
-def test_plain_email_addresses_use_the_configured_smtp_server(settings):
-    settings.SMTP_HOST = "smtp.example.org"
-    settings.SMTP_PORT = 587
-    settings.SMTP_USER = "refuge"
-    settings.SMTP_PASSWORD = "p@ss"
-    settings.SMTP_FROM = "refuge@example.org"
-    settings.SMTP_TLS = True
-    url = apprise_url("email", "lawyer@example.org")
-    assert url.startswith("mailtos://refuge:p%40ss@smtp.example.org:587?")
-    assert "mode=starttls" in url
-    assert "to=lawyer%40example.org" in url
-    settings.SMTP_PORT = 465
-    assert "mode=ssl" in apprise_url("email", "a@example.org")
+def test_apprise_urls_get_timeouts_and_plain_addresses_are_not_apprise_urls():
     assert apprise_url("webhook", "json://h/x?rto=2") == "json://h/x?rto=2&cto=5"
+    with pytest.raises(NotifierError):
+        apprise_url("email", "lawyer@example.org")
+    assert apprise_url("email", "mailto://u:p@h?to=a@b").startswith("mailto://u:p@h?to=a@b&")
 
 
 # --- the notifiers ------------------------------------------------------------------------------
@@ -396,7 +387,6 @@ def test_notifiers_are_chosen_by_setting_and_fail_clearly(settings, caplog):
     from refuge.alerts.notifier import (
         AppriseNotifier,
         LogNotifier,
-        NotifierError,
         get_notifier,
         recording_notifier,
     )
@@ -421,8 +411,9 @@ def test_notifiers_are_chosen_by_setting_and_fail_clearly(settings, caplog):
         AppriseNotifier().send(channel_kind="webhook", target="nonsense", title="t", body="b")
     assert "nonsense" not in str(unusable.value)
     settings.SMTP_HOST = ""
-    with pytest.raises(NotifierError):
-        apprise_url("email", "a@example.org")
+    with pytest.raises(NotifierError) as no_host:
+        AppriseNotifier().send(channel_kind="email", target="a@example.org", title="t", body="b")
+    assert "REFUGE_SMTP_HOST" in str(no_host.value)
     assert apprise_url("webhook", "json://h/x?cto=1&rto=2") == "json://h/x?cto=1&rto=2"
 
 
@@ -439,3 +430,98 @@ def test_the_message_is_in_the_recipients_language(cast: Cast, recorder, at_call
     (sent,) = recorder.sent
     assert "<ru>Emergency" in sent.body
     assert "<en>" not in sent.title + sent.body
+
+
+# --- several at once ----------------------------------------------------------------------------
+
+
+def _sos(person, key: str) -> Emergency:  # type: ignore[no-untyped-def]
+    return emergencies.raise_alert(
+        source=EmergencySource.SOS,
+        people=[person],
+        reported_at=clock.now(),
+        dedupe_key=key,
+    )
+
+
+def test_emergencies_due_together_reach_one_recipient_as_one_message(
+    cast: Cast, recorder, at_call_time
+):
+    from tests.factories import PersonFactory
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "telegram", "tgram://bot/123")
+    opened = [_sos(PersonFactory(pseudonym=f"HERON{n}"), f"sos-{n}") for n in range(3)]
+
+    assert delivery.deliver_due() == 3
+
+    (sent,) = recorder.sent
+    for emergency in opened:
+        notification = emergency.notifications.get()
+        assert notification.state == Notification.State.SENT
+        assert messages.marker(emergency.code, notification.pk) in sent.body
+        token = escalation.ack_token(notification.pk)
+        assert f"/alerts/ack/{token}/" in sent.body
+        event = emergency.events.get(kind=EmergencyEvent.Kind.NOTIFICATION_SENT)
+        assert event.data["bundled"] == 3
+    assert "3 emergencies" in sent.title
+    # Each link in the bundle acknowledges its own emergency, and only that one.
+    token = escalation.ack_token(opened[1].notifications.get().pk)
+    assert response.emergency_acknowledge_by_token(token).pk == opened[1].pk
+    assert Emergency.objects.filter(state=EmergencyState.ACKNOWLEDGED).count() == 1
+
+
+def test_a_bundle_stops_at_the_channel_kinds_limit(cast: Cast, recorder, at_call_time):
+    from tests.factories import PersonFactory
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "telegram", "tgram://bot/123")
+    limit = messages.BUNDLE_LIMITS["telegram"]
+    for n in range(limit + 2):
+        _sos(PersonFactory(pseudonym=f"HERON{n}"), f"sos-{n}")
+
+    assert delivery.deliver_due() == limit + 2
+    assert sorted(m.body.count("/alerts/ack/") for m in recorder.sent) == [2, limit]
+
+
+def test_webhooks_get_one_emergency_per_request(cast: Cast, recorder, at_call_time):
+    from tests.factories import PersonFactory
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    for n in range(3):
+        _sos(PersonFactory(pseudonym=f"HERON{n}"), f"sos-{n}")
+
+    assert delivery.deliver_due() == 3
+    assert [m.body.count("/alerts/ack/") for m in recorder.sent] == [1, 1, 1]
+
+
+def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
+    cast: Cast, recorder, at_call_time, monkeypatch
+):
+    import threading
+
+    from tests.factories import PersonFactory
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    release = threading.Event()
+    real_send = recorder.send
+
+    def hanging_first(**message):  # type: ignore[no-untyped-def]
+        if "HANG" in message["body"]:
+            release.wait(30)
+        real_send(**message)
+
+    monkeypatch.setattr(recorder, "send", hanging_first)
+    _sos(PersonFactory(pseudonym="HANG"), "sos-hang")
+    assert delivery.deliver_due(settle=0.05) == 1  # returns while the send still hangs
+    assert delivery.in_flight() == 1
+    at_call_time.shift(delivery.lease())
+    assert delivery.deliver_due(settle=0.05) == 0  # past its lease, but still ours: not again
+    _sos(PersonFactory(pseudonym="SWIFT"), "sos-swift")
+    assert delivery.deliver_due(settle=5) == 1
+    assert [("SWIFT" in m.body) for m in recorder.sent] == [True]
+    release.set()
+    assert delivery.drain(5) == 1  # the hung send finished: recorded
+    assert Notification.objects.filter(state=Notification.State.SENT).count() == 2

@@ -55,8 +55,9 @@ def _tick(time_machine, minutes: float = 0) -> int:  # type: ignore[no-untyped-d
 def test_steps_fire_in_order_at_their_delays(cast: Cast, default_policy, at_call_time):
     emergency = _open(cast)
 
-    assert _tick(at_call_time) == 1
+    # The first step fires in the transaction that opens the emergency: nothing is left due.
     assert _paged(emergency) == {"operator"}  # the on-call operator, at once
+    assert _tick(at_call_time) == 0
     assert _tick(at_call_time, 4.9) == 0
     assert _tick(at_call_time, 0.1) == 1
     assert _paged(emergency, step=1) == {"lawyer"}  # the case's lawyer after 5 minutes
@@ -92,28 +93,30 @@ def test_a_step_fired_twice_or_late_is_ignored_by_its_index(
 ):
     emergency = _open(cast)
     stale = Emergency.objects.get(pk=emergency.pk)  # a second worker's copy, read before
+    before = Notification.objects.count()
 
     assert escalation.fire_step(emergency, clock.now())
     assert not escalation.fire_step(stale, clock.now())  # the same step again: ignored
     at_call_time.shift(dt.timedelta(hours=1))
     assert not escalation.fire_step(stale, clock.now())  # and late: still ignored
 
-    assert Notification.objects.count() == 1
-    assert emergency.events.filter(kind=EmergencyEvent.Kind.ESCALATED).count() == 1
+    assert Notification.objects.count() == before + 1
+    assert emergency.events.filter(kind=EmergencyEvent.Kind.ESCALATED).count() == 2
 
 
 def test_a_tick_run_twice_at_the_same_moment_fires_once(cast: Cast, default_policy, at_call_time):
     _open(cast)
+    at_call_time.shift(dt.timedelta(minutes=5))  # the second step falls due
     assert escalation.escalation_tick() == 1
     assert escalation.escalation_tick() == 0
-    assert Notification.objects.count() == 1
+    assert Notification.objects.count() == 2
 
 
 def test_after_the_last_step_the_policy_repeats_then_the_last_step_repeats_until_ack(
     cast: Cast, default_policy, at_call_time
 ):
-    emergency = _open(cast)
-    for minutes in (0, 5, 10, 5):  # round 0
+    emergency = _open(cast)  # round 0's first step fires as it opens
+    for minutes in (5, 10, 5):  # the rest of round 0
         assert _tick(at_call_time, minutes) == 1
     # Round 1 (repeat=1) starts with the on-call step, at least RENOTIFY after the last step.
     assert _tick(at_call_time, 4) == 0
@@ -374,33 +377,38 @@ def test_a_tick_with_nothing_due_costs_a_fixed_number_of_queries(
             reported_at=clock.now(),
             dedupe_key=f"sos-{index}",
         )
-    assert _tick(at_call_time) == 6
+    assert _tick(at_call_time, 5) == 6  # the second step of each
     with django_assert_max_num_queries(2):
         assert _tick(at_call_time, 1) == 0
 
 
-def test_a_broken_emergency_does_not_stop_the_others(cast: Cast, at_call_time, monkeypatch):
-    broken = _open(cast)
+def test_a_broken_emergency_does_not_stop_the_others(cast: Cast, at_call_time, monkeypatch, caplog):
+    real = escalation.recipients_for
+
+    def failing(emergency, step, now):  # type: ignore[no-untyped-def]
+        if cast.falcon in emergency.people.all():
+            raise RuntimeError("+7 900 555-01-23")
+        return real(emergency, step, now)
+
+    monkeypatch.setattr(escalation, "recipients_for", failing)
+    broken = _open(cast)  # its first step fails as it opens: the alert stands all the same
+    assert "left to the worker" in caplog.text
+    assert "555" not in caplog.text
     healthy = emergencies.raise_alert(
         source=EmergencySource.SOS,
         people=[PersonFactory()],
         reported_at=clock.now(),
         dedupe_key="ok",
     )
-    real = escalation.recipients_for
-
-    def failing(emergency, step, now):  # type: ignore[no-untyped-def]
-        if emergency.pk == broken.pk:
-            raise RuntimeError("+7 900 555-01-23")
-        return real(emergency, step, now)
-
-    monkeypatch.setattr(escalation, "recipients_for", failing)
-    assert escalation.escalation_tick() == 1
     assert Notification.objects.filter(emergency=healthy).exists()
+    assert not Notification.objects.filter(emergency=broken).exists()
+    assert escalation.escalation_tick() == 0  # fails again in the worker, alone
     broken.refresh_from_db()
     assert broken.escalation_step == 0  # rolled back: tried again next tick
+    assert broken.next_escalation_at == CALL_TIME
     monkeypatch.setattr(escalation, "recipients_for", real)
     assert escalation.escalation_tick() == 1
+    assert Notification.objects.filter(emergency=broken).exists()
 
 
 def test_a_step_whose_target_cannot_be_resolved_pages_the_line(cast: Cast, at_call_time):
@@ -408,16 +416,15 @@ def test_a_step_whose_target_cannot_be_resolved_pages_the_line(cast: Cast, at_ca
     Emergency.objects.filter(pk=emergency.pk).update(
         policy_snapshot={"steps": [{"target": "on_call", "rota": "not-a-uuid"}]}
     )
-    assert _tick(at_call_time) == 1
-    assert _paged(emergency) == {"coordinator", "operator"}
+    assert _tick(at_call_time, 5) == 1  # the step repeats after RENOTIFY
+    assert _paged(emergency, round_=1) == {"coordinator", "operator"}
 
 
 def test_a_step_with_no_active_staff_at_all_is_logged(cast: Cast, at_call_time, caplog):
-    emergency = _open(cast)
     from refuge.accounts.models import User
 
     User.objects.update(is_active=False)
-    assert _tick(at_call_time) == 1
+    emergency = _open(cast)
     assert emergency.events.get(kind="escalated").data["recipients"] == []
     assert "pages nobody" in caplog.text
 

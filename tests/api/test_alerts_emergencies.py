@@ -95,10 +95,10 @@ def test_events_are_timed_and_a_note_reads_back(cast, api_as):
     assert note.status_code == 201
     assert note.json()["note"] == "Lawyer called back"
     events = api.get(f"emergencies/{emergency.pk}/events").json()
-    assert [e["kind"] for e in events] == ["opened", "note"]
+    assert [e["kind"] for e in events] == ["opened", "escalated", "note"]
     assert events[0]["data"]["source"] == "call"
-    assert "note" not in events[1]["data"]  # the ciphertext stays inside
-    assert events[1]["note"] == "Lawyer called back"
+    assert "note" not in events[2]["data"]  # the ciphertext stays inside
+    assert events[2]["note"] == "Lawyer called back"
 
 
 # --- Logging a call -------------------------------------------------------------------------------

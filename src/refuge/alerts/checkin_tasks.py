@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Min
+
+from refuge.alerts.models import CheckinSchedule
 from refuge.alerts.services import checkins
 from refuge.core import jobs
 
@@ -19,6 +22,16 @@ PURGE_JOB = "alerts.checkins_purge"
 
 def detect_missed(now: dt.datetime) -> int:
     return checkins.checkins_detect_missed(now)
+
+
+def next_missed_due() -> dt.datetime | None:
+    """The next moment a missed check-in fires or a pause ends: two reads of partial indexes."""
+    first_alert = CheckinSchedule.objects.filter(paused=False).aggregate(at=Min("alert_at"))["at"]
+    first_resume = CheckinSchedule.objects.filter(paused=True).aggregate(at=Min("paused_until"))[
+        "at"
+    ]
+    times = [t for t in (first_alert, first_resume) if t is not None]
+    return min(times) if times else None
 
 
 @jobs.register(checkins.FOLLOWUP_JOB)
@@ -32,5 +45,5 @@ def checkins_purge(payload: jobs.Payload) -> None:
     checkins.checkins_purge()
 
 
-jobs.register_tick(MISSED_TICK, detect_missed)
+jobs.register_tick(MISSED_TICK, detect_missed, next_due=next_missed_due)
 jobs.register_periodic(PURGE_JOB, every=dt.timedelta(days=1))

@@ -1,8 +1,9 @@
 """Sending a notification to a staff member's channel: a Protocol with three implementations.
 
-- `AppriseNotifier` (REFUGE_NOTIFIER=apprise, the default outside demo mode) sends through
-  Apprise: a channel's target is an Apprise URL (mailto://, tgram://, signal://, matrix://,
-  json://), or, for e-mail, a plain address sent through the SMTP server in REFUGE_SMTP_*.
+- `AppriseNotifier` (REFUGE_NOTIFIER=apprise, the default outside demo mode): a channel's target
+  is an Apprise URL (mailto://, tgram://, signal://, matrix://, json://), sent through Apprise;
+  or, for e-mail, a plain address, sent through the SMTP server in REFUGE_SMTP_* over pooled
+  connections (`alerts.smtp`; docs/decisions/0007-email-over-smtplib.md says why).
 - `LogNotifier` (REFUGE_NOTIFIER=log, the default in demo mode) sends nowhere and logs one line
   without the target or the text.
 - `RecordingNotifier` (REFUGE_NOTIFIER=record) keeps messages in memory, for tests.
@@ -23,6 +24,8 @@ import apprise
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from refuge.alerts import smtp
+
 logger = logging.getLogger(__name__)
 
 # Seconds; a send must end well inside the delivery lease (REFUGE_DELIVERY_LEASE_SECONDS).
@@ -40,6 +43,12 @@ class Notifier(Protocol):
 
 class AppriseNotifier:
     def send(self, *, channel_kind: str, target: str, title: str, body: str) -> None:
+        if is_plain_address(channel_kind, target):
+            try:
+                smtp.send(to=target.strip(), title=title, body=body)
+            except smtp.SmtpError as exc:
+                raise NotifierError(f"the {channel_kind} channel: {exc}") from None
+            return
         url = apprise_url(channel_kind, target)
         sender = apprise.Apprise()
         if not sender.add(url):
@@ -48,12 +57,16 @@ class AppriseNotifier:
             raise NotifierError(f"the {channel_kind} channel did not accept the message")
 
 
+def is_plain_address(channel_kind: str, target: str) -> bool:
+    """An e-mail channel given as an address, not as an Apprise URL: sent by `alerts.smtp`."""
+    return channel_kind == "email" and "://" not in target
+
+
 def apprise_url(channel_kind: str, target: str) -> str:
-    """The Apprise URL of a channel: its target, or a mailto URL for a plain e-mail address.
-    Timeouts are added unless the URL sets its own."""
+    """The Apprise URL of a channel, with timeouts added unless the URL sets its own."""
     target = target.strip()
-    if channel_kind == "email" and "://" not in target:
-        target = _mailto(target)
+    if is_plain_address(channel_kind, target):
+        raise NotifierError("a plain e-mail address is sent over SMTP, not through Apprise")
     parts = urllib.parse.urlsplit(target)
     query = urllib.parse.parse_qs(parts.query)
     extra = {"cto": str(CONNECT_TIMEOUT), "rto": str(READ_TIMEOUT)}
@@ -61,32 +74,6 @@ def apprise_url(channel_kind: str, target: str) -> str:
     if not added:
         return target
     return parts._replace(query=f"{parts.query}&{added}" if parts.query else added).geturl()
-
-
-def _mailto(address: str) -> str:
-    host = settings.SMTP_HOST
-    if not host:
-        raise NotifierError("e-mail needs REFUGE_SMTP_HOST")
-    quote = urllib.parse.quote
-    credentials = ""
-    if settings.SMTP_USER:
-        credentials = quote(settings.SMTP_USER, safe="")
-        if settings.SMTP_PASSWORD:
-            credentials += ":" + quote(settings.SMTP_PASSWORD, safe="")
-        credentials += "@"
-    if not settings.SMTP_TLS:
-        scheme, mode = "mailto", "insecure"
-    else:
-        scheme, mode = "mailtos", "ssl" if settings.SMTP_PORT == 465 else "starttls"  # noqa: PLR2004
-    query = urllib.parse.urlencode(
-        {
-            "smtp": host,
-            "from": settings.SMTP_FROM,
-            "to": address,
-            "mode": mode,
-        }
-    )
-    return f"{scheme}://{credentials}{quote(host)}:{settings.SMTP_PORT}?{query}"
 
 
 class LogNotifier:

@@ -8,10 +8,27 @@ outbox is delivered, so a step's first messages go out in the same tick that fir
 
 from __future__ import annotations
 
-from refuge.alerts import checkin_tasks  # noqa: F401 - registers missed check-in detection first
+from refuge.alerts import (
+    checkin_tasks,  # noqa: F401 - registers missed check-in detection first
+    smtp,
+)
 from refuge.alerts.services import delivery, escalation
 from refuge.core import jobs
 
-jobs.register_tick("alerts.ack_expiry", escalation.ack_expiry_tick)
-jobs.register_tick("alerts.escalation", escalation.escalation_tick)
-jobs.register_tick("alerts.delivery", delivery.deliver_due)
+# Seconds the worker's stop waits for sends still in flight, so their results are recorded.
+STOP_DRAIN_SECONDS = 10.0
+
+
+def _stop() -> None:
+    delivery.drain(STOP_DRAIN_SECONDS)
+    smtp.close_connections()
+
+
+jobs.register_tick(
+    "alerts.ack_expiry", escalation.ack_expiry_tick, next_due=escalation.next_ack_expiry
+)
+jobs.register_tick(
+    "alerts.escalation", escalation.escalation_tick, next_due=escalation.next_escalation
+)
+jobs.register_tick("alerts.delivery", delivery.deliver_tick, next_due=delivery.next_attempt)
+jobs.register_stop("alerts.delivery", _stop)

@@ -12,9 +12,12 @@ it was raised, never its message (messages often quote the values that failed).
 Core knows no domain: apps register handlers and periodic tasks from their AppConfig.ready().
 Work that must run on every tick of the worker (due escalation steps, the notification outbox)
 registers a tick hook instead (`register_tick`): a function of the current time that returns how
-much it did. Each hook runs on its own, so one that fails never stops the others.
+much it did, and optionally a function that says when its next piece of work falls due, so the
+worker can sleep exactly until then. Each hook runs on its own, so one that fails never stops
+the others. A job queued to run at once wakes the worker (`core.wakeup`) when its transaction
+commits.
 On PostgreSQL any number of workers may run (claims use SELECT ... FOR UPDATE SKIP LOCKED); on
-SQLite a single worker polls.
+SQLite a single worker runs.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from refuge.core import clock
+from refuge.core import clock, wakeup
 from refuge.core.models import Job
 
 logger = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ Payload = Mapping[str, Any]
 Handler = Callable[[Payload], None]
 H = TypeVar("H", bound=Handler)
 TickHook = Callable[[dt.datetime], int]
+NextDue = Callable[[], "dt.datetime | None"]
 
 DEFAULT_MAX_ATTEMPTS = 10
 BACKOFF_BASE = dt.timedelta(seconds=10)
@@ -57,6 +61,8 @@ _ERROR_LIMIT = 500
 _handlers: dict[str, Handler] = {}
 _periodic: dict[str, PeriodicTask] = {}
 _ticks: dict[str, TickHook] = {}
+_next_due: dict[str, NextDue] = {}
+_stop_hooks: dict[str, Callable[[], object]] = {}
 
 
 class UnknownJobError(LookupError):
@@ -91,14 +97,18 @@ def register_periodic(name: str, *, every: dt.timedelta) -> None:
     _periodic[name] = PeriodicTask(name=name, every=every)
 
 
-def register_tick(name: str, hook: TickHook) -> None:
+def register_tick(name: str, hook: TickHook, *, next_due: NextDue | None = None) -> None:
     """Run `hook(now)` on every tick of `refuge worker`, in registration order. The hook returns
     how much work it did (0 when nothing was due); it must be quick when nothing is due and safe
-    to run on several workers at once."""
+    to run on several workers at once. `next_due()`, if given, returns when the hook's next
+    piece of work falls due (None: nothing is waiting), read with one indexed query; the worker
+    wakes at that moment instead of at its next poll."""
     existing = _ticks.get(name)
     if existing is not None and _qualified(existing) != _qualified(hook):
         raise ValueError(f"tick hook {name!r} is already registered by {_qualified(existing)}")
     _ticks[name] = hook
+    if next_due is not None:
+        _next_due[name] = next_due
 
 
 def registered_ticks() -> dict[str, TickHook]:
@@ -116,6 +126,44 @@ def run_ticks(now: dt.datetime | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - one failing hook must not stop the others
             logger.error("tick hook %s failed: %s", name, describe_error(exc))  # noqa: TRY400
     return done
+
+
+def register_stop(name: str, hook: Callable[[], object]) -> None:
+    """Run `hook()` once when `refuge worker` stops (a signal, not a crash): finish what the
+    worker's threads are doing, close connections. It must return within seconds."""
+    _stop_hooks[name] = hook
+
+
+def run_stop_hooks() -> None:
+    for name, hook in list(_stop_hooks.items()):
+        try:
+            hook()
+        except Exception as exc:  # noqa: BLE001 - one failing hook must not stop the others
+            logger.error("stop hook %s failed: %s", name, describe_error(exc))  # noqa: TRY400
+
+
+def next_due() -> dt.datetime | None:
+    """The earliest moment a queued job or a tick hook's work falls due (None: nothing waits).
+    A hook whose query fails is left out: the worker's poll covers it."""
+    times: list[dt.datetime] = []
+    queued = (
+        Job.objects.filter(state=Job.State.QUEUED)
+        .order_by("run_after")
+        .values_list("run_after", "locked_until")
+        .first()
+    )
+    if queued is not None:
+        run_after, locked_until = queued
+        times.append(max(run_after, locked_until) if locked_until else run_after)
+    for name, due in list(_next_due.items()):
+        try:
+            when = due()
+        except Exception as exc:  # noqa: BLE001 - a broken estimate must not stop the worker
+            logger.error("next-due estimate of %s failed: %s", name, describe_error(exc))  # noqa: TRY400
+            continue
+        if when is not None:
+            times.append(when)
+    return min(times) if times else None
 
 
 def registered_handlers() -> dict[str, Handler]:
@@ -191,6 +239,8 @@ def enqueue(
             raise
         # Another transaction queued the same key between our check and our insert.
         return Job.objects.get(idempotency_key=idempotency_key)
+    if job.run_after <= clock.now():
+        wakeup.wake_worker()
     return job
 
 
@@ -206,6 +256,8 @@ def claim_due(limit: int) -> list[Job]:
     The attempt is counted when the job is claimed, so a handler that kills its worker (out of
     memory, a segfault) still uses up its attempts instead of looping forever."""
     now = clock.now()
+    if not Job.objects.filter(_due(now)).exists():
+        return []  # the common case: no write transaction (on SQLite, no write lock) for nothing
     with transaction.atomic():
         due = Job.objects.filter(_due(now)).order_by("run_after", "created_at")
         if connection.vendor == "postgresql":

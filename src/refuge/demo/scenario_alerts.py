@@ -252,11 +252,9 @@ class _Replay:
             team=case.team,
             reported_at=self.at(15, 0),
         )
+        # Opening it fired the first step: the on-call operator is paged at once.
         self.stamp(emergency, self.at(15, 0, 50))
-        # The worker's first tick: the on-call operator is paged at once.
-        escalation.fire_step(emergency, clock.now())
-        self.stamp(emergency, self.at(15, 0, 51))
-        self._delivered(emergency, self.at(15, 0, 53))
+        self._delivered(emergency, self.at(15, 0, 51))
         response.emergency_acknowledge(actor=lawyer, emergency=emergency)
         self.stamp(emergency, self.at(15, 4))
         response.emergency_en_route(actor=lawyer, emergency=emergency)
@@ -281,7 +279,7 @@ class _Replay:
         self.stamp(emergency, self.at(23, 30))
         Emergency.objects.filter(pk=emergency.pk).update(
             opened_at=self.at(15, 0, 50),
-            first_notified_at=self.at(15, 0, 53),
+            first_notified_at=self.at(15, 0, 51),
             acknowledged_at=self.at(15, 4),
             en_route_at=self.at(15, 6),
             on_site_at=self.at(15, 30),

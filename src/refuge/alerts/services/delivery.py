@@ -1,11 +1,20 @@
 """Delivering the notification outbox: at least once, never lost, retried until acknowledged.
 
 `deliver_due` claims due PENDING notifications (SKIP LOCKED on PostgreSQL) by setting a lease
-(`locked_until`), commits, sends each one OUTSIDE any database transaction, and only then records
-the result. A worker that dies between sending and recording loses nothing: its lease runs out
-and the notification is sent again, so a message may arrive twice on the same channel (the
-"[E-7F3Q #1a2b3c4d]" marker shows it is a repeat) but is never lost. (Healthchecks marks an alert
-handled before sending it; a crash mid-send loses it. This does the opposite.)
+(`locked_until`), commits, hands the messages to a pool of sending threads OUTSIDE any database
+transaction, and records each result once the channel has answered. A worker that dies between
+sending and recording loses nothing: its lease runs out and the notification is sent again, so a
+message may arrive twice on the same channel (the "[E-7F3Q #1a2b3c4d]" marker shows it is a
+repeat) but is never lost. (Healthchecks marks an alert handled before sending it; a crash
+mid-send loses it. This does the opposite.)
+
+A tick waits for its own sends only up to SETTLE_SECONDS: a channel that hangs (a messenger API
+that does not answer) must not hold back the next emergency's messages. Sends still running are
+recorded by a later tick; the sending thread wakes the worker when it finishes.
+
+Notifications due at once for one recipient on one channel go out as one message
+(`messages.compose_bundle`, up to the channel kind's limit); each keeps its own record, attempt
+log and event.
 
 A failed send is recorded (NotificationAttempt, NOTIFICATION_FAILED event; the error names the
 exception type, never the target or text) and retried with exponential backoff from 15 s up to
@@ -18,8 +27,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +50,7 @@ from refuge.alerts.models import (
 )
 from refuge.alerts.notifier import Notifier, get_notifier
 from refuge.alerts.services import escalation
-from refuge.core import clock, jobs
+from refuge.core import clock, jobs, wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +58,30 @@ BACKOFF_BASE = dt.timedelta(seconds=15)
 BACKOFF_MAX = dt.timedelta(minutes=5)
 FAILOVER_AFTER = 2
 SEND_THREADS = 8
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 200
+SETTLE_SECONDS = 1.0
 _ERROR_LIMIT = 500
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One claimed notification, ready to send: everything the send needs, nothing more."""
+    """One message, ready to send: everything the send needs, nothing more. It carries one
+    notification, or several for the same recipient and channel (a bundle)."""
 
-    notification_id: Any
+    notification_ids: tuple[Any, ...]
     channel_id: Any
     channel_kind: str
     target: str
     title: str
     body: str
     lease_until: dt.datetime
+
+
+@dataclass(frozen=True)
+class Result:
+    item: Outgoing
+    sent: bool
+    error: str  # empty when not sent because the lease ran out: nothing to record
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -72,146 +93,278 @@ def lease() -> dt.timedelta:
     return dt.timedelta(seconds=int(settings.DELIVERY_LEASE_SECONDS))
 
 
-def deliver_due(now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT) -> int:
-    """Send up to `limit` due notifications; return how many were claimed."""
+def next_attempt() -> dt.datetime | None:
+    """When the next pending notification may be tried (its lease counts: a notification
+    another worker is sending is not due before the lease ends)."""
+    row = (
+        Notification.objects.filter(state=Notification.State.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", "locked_until")
+        .first()
+    )
+    if row is None:
+        return None
+    next_at, locked_until = row
+    return max(next_at, locked_until) if locked_until else next_at
+
+
+# --- sends in flight ------------------------------------------------------------------------------
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_in_flight: dict[Future[Result], Outgoing] = {}
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool  # noqa: PLW0603 - one pool of sending threads per process, made on first use
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="send")
+        return _pool
+
+
+def _submit(notifier: Notifier, item: Outgoing) -> Future[Result]:
+    future = _executor().submit(_send, notifier, item)
+    with _pool_lock:
+        _in_flight[future] = item
+    # Record the result soon, not at the next poll: wake the worker loop of this process.
+    future.add_done_callback(lambda _future: wakeup.wake_this_process())
+    return future
+
+
+def _take_finished() -> list[Result]:
+    with _pool_lock:
+        finished = [future for future in _in_flight if future.done()]
+        for future in finished:
+            del _in_flight[future]
+    return [future.result() for future in finished]
+
+
+def _sending_ids() -> list[Any]:
+    with _pool_lock:
+        return [pk for item in _in_flight.values() for pk in item.notification_ids]
+
+
+def in_flight() -> int:
+    with _pool_lock:
+        return len(_in_flight)
+
+
+def drain(timeout: float) -> int:
+    """Wait up to `timeout` seconds for the sends still running and record them (the worker's
+    stop). What does not finish is sent again after its lease, by whichever worker is next."""
+    with _pool_lock:
+        running = list(_in_flight)
+    wait_for_futures(running, timeout=timeout)
+    return _record(_take_finished())
+
+
+# --- one tick -------------------------------------------------------------------------------------
+
+
+def deliver_tick(now: dt.datetime) -> int:
+    """The worker's tick: sends that take longer than SETTLE_SECONDS finish in the background."""
+    return deliver_due(now, settle=SETTLE_SECONDS)
+
+
+def deliver_due(
+    now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT, settle: float | None = None
+) -> int:
+    """Record finished sends, then claim and send up to `limit` due notifications, waiting up
+    to `settle` seconds for their channels to answer (None: until every one has answered or
+    timed out). Returns how many were claimed."""
     now = now or clock.now()
+    _record(_take_finished())
     claimed = _claim(now, limit)
-    if not claimed:
-        return 0
-    outgoing = _prepare(claimed, now)
-    notifier = get_notifier()
-    with ThreadPoolExecutor(max_workers=min(SEND_THREADS, max(1, len(outgoing)))) as pool:
-        futures = {pool.submit(_send, notifier, item): item for item in outgoing}
-        for future in as_completed(futures):
-            item = futures[future]
-            sent, error = future.result()
-            if sent:
-                _record_sent(item)
-            elif error:
-                _record_failure(item, error)
+    if claimed:
+        outgoing = _prepare(claimed, now)
+        notifier = get_notifier()
+        futures = [_submit(notifier, item) for item in outgoing]
+        wait_for_futures(futures, timeout=settle)
+        _record(_take_finished())
     return len(claimed)
 
 
 def _claim(now: dt.datetime, limit: int) -> list[Any]:
+    due = Notification.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        state=Notification.State.PENDING,
+        next_attempt_at__lte=now,
+    )
+    sending = _sending_ids()
+    if sending:
+        # Still being sent by this process past its lease (a slow channel): not again from
+        # here. Another worker may take it once the lease is out: at least once, as promised.
+        due = due.exclude(pk__in=sending)
+    if not due.exists():
+        return []  # the common case: no write transaction (on SQLite, no write lock)
     with transaction.atomic():
-        due = Notification.objects.filter(
-            Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-            state=Notification.State.PENDING,
-            next_attempt_at__lte=now,
-        ).order_by("next_attempt_at")
+        # Most urgent first: in a surge a top-priority page never waits behind older ones.
+        ordered = due.order_by("-emergency__priority", "next_attempt_at")
         if connection.vendor == "postgresql":
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:limit])
+            ordered = ordered.select_for_update(skip_locked=True, of=("self",))
+        ids = list(ordered.values_list("pk", flat=True)[:limit])
         Notification.objects.filter(pk__in=ids).update(locked_until=now + lease())
     return ids
 
 
 def _prepare(ids: Iterable[Any], now: dt.datetime) -> list[Outgoing]:
-    """Build the messages of claimed notifications. Ones nobody needs any more (the emergency
-    was acknowledged or resolved meanwhile) are cancelled instead."""
-    outgoing: list[Outgoing] = []
+    """Build the messages of claimed notifications, one per recipient and channel (bundled up
+    to the channel kind's limit). Ones nobody needs any more (the emergency was acknowledged or
+    resolved meanwhile) are cancelled instead."""
     rows = (
         Notification.objects.filter(pk__in=list(ids))
         .select_related("emergency", "emergency__caller", "recipient", "channel")
         .prefetch_related("emergency__people")
+        .order_by("next_attempt_at", "created_at")
     )
+    channels_cache: dict[Any, list[StaffChannel]] = {}
+    groups: dict[tuple[Any, ...], list[Notification]] = defaultdict(list)
+    targets: dict[tuple[Any, ...], StaffChannel | None] = {}
     for notification in rows:
         emergency = notification.emergency
         if emergency.state != EmergencyState.OPEN or not notification.recipient.is_active:
             # Acknowledged or resolved meanwhile: cancelled; recipient's account closed: failed.
             _give_up(notification, cancelled=emergency.state != EmergencyState.OPEN)
             continue
-        channel = _usable_channel(notification)
+        channel = _usable_channel(notification, channels_cache)
         if channel is None:
-            _record_failure(_outgoing(notification, None, now), "no active channel")
+            key: tuple[Any, ...] = ("alone", notification.pk)
+        elif channel.kind in messages.BUNDLE_LIMITS:
+            key = ("bundle", notification.recipient_id, channel.pk)
+        else:
+            key = ("alone", notification.pk)
+        groups[key].append(notification)
+        targets[key] = channel
+    outgoing: list[Outgoing] = []
+    for key, members in groups.items():
+        channel = targets[key]
+        if channel is None:
+            # A recipient with no active channel: a failed attempt, retried like any other.
+            item = _outgoing(members, None, now)
+            _record([Result(item, sent=False, error="no active channel")])
             continue
-        outgoing.append(_outgoing(notification, channel, now))
+        limit = messages.BUNDLE_LIMITS.get(channel.kind, 1)
+        outgoing.extend(
+            _outgoing(members[start : start + limit], channel, now)
+            for start in range(0, len(members), limit)
+        )
     return outgoing
 
 
-def _outgoing(
-    notification: Notification, channel: StaffChannel | None, now: dt.datetime
-) -> Outgoing:
+def _item(notification: Notification) -> messages.Item:
     emergency = notification.emergency
     pseudonyms = sorted({p.pseudonym for p in emergency.people.all()})
     if emergency.caller is not None and emergency.caller.pseudonym not in pseudonyms:
         pseudonyms.append(emergency.caller.pseudonym)
-    message = messages.compose(
+    return messages.Item(
         code=emergency.code,
         source=emergency.source,
         priority=emergency.priority,
         pseudonyms=pseudonyms,
         notification_id=notification.pk,
         token=escalation.ack_token(notification.pk),
-        language=notification.recipient.language,
     )
+
+
+def _outgoing(
+    notifications: Sequence[Notification], channel: StaffChannel | None, now: dt.datetime
+) -> Outgoing:
+    first = notifications[0]
+    message = messages.compose_bundle(
+        [_item(n) for n in notifications], language=first.recipient.language
+    )
+    leases = [n.locked_until or now + lease() for n in notifications]
     return Outgoing(
-        notification_id=notification.pk,
+        notification_ids=tuple(n.pk for n in notifications),
         channel_id=channel.pk if channel else None,
         channel_kind=channel.kind if channel else "",
         target=channel.target if channel else "",
         title=message.title,
         body=message.body,
-        lease_until=notification.locked_until or now + lease(),
+        lease_until=min(leases),
     )
 
 
-def _usable_channel(notification: Notification) -> StaffChannel | None:
+def _usable_channel(
+    notification: Notification, cache: dict[Any, list[StaffChannel]]
+) -> StaffChannel | None:
     channel = notification.channel
     if channel is not None and channel.active:
         return channel
-    channels = escalation.channels_of(notification.recipient)
+    if notification.recipient_id not in cache:
+        cache[notification.recipient_id] = escalation.channels_of(notification.recipient)
+    channels = cache[notification.recipient_id]
     return channels[0] if channels else None
 
 
-def _send(notifier: Notifier, item: Outgoing) -> tuple[bool, str]:
+def _send(notifier: Notifier, item: Outgoing) -> Result:
     """Runs in a sending thread: no database access here."""
     if clock.now() >= item.lease_until:
-        return False, ""  # our lease ran out: another worker may have it now; leave it
+        return Result(item, sent=False, error="")  # our lease ran out: another worker may send
     try:
         notifier.send(
             channel_kind=item.channel_kind, target=item.target, title=item.title, body=item.body
         )
     except Exception as exc:  # noqa: BLE001 - every failure of a channel is recorded and retried
-        return False, f"{item.channel_kind}: {jobs.describe_error(exc)}"
-    return True, ""
+        return Result(item, sent=False, error=f"{item.channel_kind}: {jobs.describe_error(exc)}")
+    return Result(item, sent=True, error="")
 
 
-def _record_sent(item: Outgoing) -> None:
+# --- recording results ----------------------------------------------------------------------------
+
+
+def _record(results: Sequence[Result]) -> int:
+    """Record what the channels answered, all in one transaction. Returns how many
+    notifications were recorded."""
+    sent = [result.item for result in results if result.sent]
+    failed = [result for result in results if not result.sent and result.error]
+    if not sent and not failed:
+        return 0
     now = clock.now()
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("emergency")
-            .get(pk=item.notification_id)
-        )
-        NotificationAttempt.objects.create(
-            notification=notification, channel_kind=item.channel_kind, at=now, ok=True
-        )
-        notification.state = Notification.State.SENT
-        notification.sent_at = now
-        notification.locked_until = None
-        notification.last_error = ""
-        notification.save(update_fields=["state", "sent_at", "locked_until", "last_error"])
-        Emergency.objects.filter(
-            pk=notification.emergency_id, first_notified_at__isnull=True
-        ).update(first_notified_at=now)
-        escalation.event(
-            notification.emergency,
-            EmergencyEvent.Kind.NOTIFICATION_SENT,
+        _record_sent(sent, now)
+        for result in failed:
+            _record_failure(result.item, result.error, now)
+    return sum(len(item.notification_ids) for item in sent) + sum(
+        len(result.item.notification_ids) for result in failed
+    )
+
+
+def _record_sent(items: Sequence[Outgoing], now: dt.datetime) -> None:
+    if not items:
+        return
+    size = {pk: len(item.notification_ids) for item in items for pk in item.notification_ids}
+    kinds = {pk: item.channel_kind for item in items for pk in item.notification_ids}
+    notifications = list(Notification.objects.filter(pk__in=list(size)).select_related("emergency"))
+    NotificationAttempt.objects.bulk_create(
+        NotificationAttempt(notification=n, channel_kind=kinds[n.pk], at=now, ok=True)
+        for n in notifications
+    )
+    Notification.objects.filter(pk__in=list(size)).update(
+        state=Notification.State.SENT, sent_at=now, locked_until=None, last_error=""
+    )
+    Emergency.objects.filter(
+        pk__in={n.emergency_id for n in notifications}, first_notified_at__isnull=True
+    ).update(first_notified_at=now)
+    EmergencyEvent.objects.bulk_create(
+        EmergencyEvent(
+            emergency=n.emergency,
+            kind=EmergencyEvent.Kind.NOTIFICATION_SENT,
             at=now,
-            data=_facts(notification, item.channel_kind),
+            data={**_facts(n, kinds[n.pk]), **({"bundled": size[n.pk]} if size[n.pk] > 1 else {})},
         )
+        for n in notifications
+    )
 
 
-def _record_failure(item: Outgoing, error: str) -> None:
-    now = clock.now()
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("emergency", "recipient")
-            .get(pk=item.notification_id)
-        )
+def _record_failure(item: Outgoing, error: str, now: dt.datetime) -> None:
+    rows = (
+        Notification.objects.select_for_update()
+        .select_related("emergency", "recipient")
+        .filter(pk__in=list(item.notification_ids))
+    )
+    for notification in rows:
         NotificationAttempt.objects.create(
             notification=notification,
             channel_kind=item.channel_kind,
@@ -244,12 +397,12 @@ def _record_failure(item: Outgoing, error: str) -> None:
                 "next_attempt_at": notification.next_attempt_at.isoformat(),
             },
         )
-    logger.warning(
-        "notification %s failed (attempt %d): %s",
-        item.notification_id,
-        notification.attempts,
-        error[:_ERROR_LIMIT],
-    )
+        logger.warning(
+            "notification %s failed (attempt %d): %s",
+            notification.pk,
+            notification.attempts,
+            error[:_ERROR_LIMIT],
+        )
 
 
 def _reschedule(notification: Notification, item: Outgoing, now: dt.datetime) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -36,7 +37,7 @@ from refuge.alerts.models import (
 )
 from refuge.alerts.services import escalation, notes
 from refuge.cases.models import Case, CaseStatus
-from refuge.core import clock
+from refuge.core import clock, jobs, wakeup
 from refuge.core.errors import DomainError
 from refuge.core.ids import random_code
 from refuge.people import validation
@@ -44,6 +45,8 @@ from refuge.people.models import ProtectedPerson
 from refuge.security import access, audit
 
 OPEN_CASE_STATUSES = (CaseStatus.INTAKE, CaseStatus.VERIFICATION, CaseStatus.ACTIVE)
+logger = logging.getLogger(__name__)
+
 MAX_TEXT = 20_000
 MAX_DEDUPE_KEY = 200
 
@@ -77,9 +80,6 @@ def raise_alert(
     if source == EmergencySource.DURESS:
         priority = Priority.TOP
     people_list = list({p.pk: p for p in people}.values())
-    existing = _existing(dedupe_key)
-    if existing is not None:
-        return existing
     try:
         with transaction.atomic():
             case_list = _cases_of(people_list, cases)
@@ -117,6 +117,7 @@ def raise_alert(
                 alert.emergency = emergency
                 alert.save(force_insert=True)
                 _opened(emergency, alert, actor=actor, people=people_list, cases=case_list)
+                _page_at_once(emergency)
             else:
                 alert.emergency = emergency
                 alert.save(force_insert=True)
@@ -260,6 +261,23 @@ def _opened(
             "cases": [str(c.pk) for c in cases],
         },
     )
+
+
+def _page_at_once(emergency: Emergency) -> None:
+    """Fire the first escalation step in the transaction that opens the emergency, so its
+    notifications exist the moment it commits and the worker, woken by that commit, only has to
+    send them. A step that fails here (a bug, a broken snapshot) must never cost the alert: it
+    rolls back alone and is left due, for the worker's escalation tick to fire."""
+    try:
+        with transaction.atomic():
+            escalation.fire_step(emergency, emergency.opened_at)
+    except Exception as exc:  # noqa: BLE001 - the alert stands; the worker fires the step
+        logger.error(  # noqa: TRY400 - no traceback: messages can quote data
+            "first step of emergency %s left to the worker: %s",
+            emergency.code,
+            jobs.describe_error(exc),
+        )
+    wakeup.wake_worker()
 
 
 def _join(
@@ -425,6 +443,7 @@ def _cancel_under_duress(emergency: Emergency, channel: str) -> None:
         emergency.state = EmergencyState.OPEN
         emergency.ack_expires_at = None
         emergency.next_escalation_at = now
+        wakeup.wake_worker()
     emergency.save(
         update_fields=["priority", "state", "ack_expires_at", "next_escalation_at", "updated_at"]
     )

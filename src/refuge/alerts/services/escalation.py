@@ -130,6 +130,26 @@ def cancel_pending(emergency: Emergency) -> int:
     ).update(state=Notification.State.CANCELLED, locked_until=None)
 
 
+def next_escalation() -> dt.datetime | None:
+    """When the next step of an open emergency falls due (the index on state, time)."""
+    return (
+        Emergency.objects.filter(state=EmergencyState.OPEN, next_escalation_at__isnull=False)
+        .order_by("next_escalation_at")
+        .values_list("next_escalation_at", flat=True)
+        .first()
+    )
+
+
+def next_ack_expiry() -> dt.datetime | None:
+    """When the next acknowledgement runs out without "on my way"."""
+    return (
+        Emergency.objects.filter(state=EmergencyState.ACKNOWLEDGED, ack_expires_at__isnull=False)
+        .order_by("ack_expires_at")
+        .values_list("ack_expires_at", flat=True)
+        .first()
+    )
+
+
 def escalation_tick(now: dt.datetime | None = None) -> int:
     """Fire every due step of open emergencies; return how many steps fired.
 

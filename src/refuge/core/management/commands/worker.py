@@ -1,10 +1,17 @@
 """`refuge worker`: runs queued and periodic jobs until SIGTERM or SIGINT.
 
-Each tick writes a heartbeat row (the staff pages warn when none is fresh), queues the periodic
-tasks of the current period, runs a batch of due jobs and then the apps' tick hooks (due
-escalation steps, the notification outbox: `jobs.register_tick`). After a good tick the worker
-pings the dead-man's-switch URL (REFUGE_DEADMAN_URL), at most once a minute and in the
-background, so that someone outside learns when alerting itself has stopped.
+Each tick runs a batch of due jobs and then the apps' tick hooks (missed check-ins, due
+escalation steps, the notification outbox: `jobs.register_tick`); every few seconds it also
+writes a heartbeat row (the staff pages warn when none is fresh) and queues the periodic tasks of
+the current period. After a good tick the worker pings the dead-man's-switch URL
+(REFUGE_DEADMAN_URL), at most once a minute and in the background, so that someone outside
+learns when alerting itself has stopped.
+
+Between ticks the worker sleeps until the first of: a wake-up (`core.wakeup`: NOTIFY on
+PostgreSQL, a datagram on SQLite, sent when an emergency opens or a job is queued to run at
+once), the moment the next known piece of work falls due (`jobs.next_due`: a check-in deadline,
+an escalation step, a retry), or REFUGE_WORKER_POLL_SECONDS, the fallback that finds whatever a
+lost wake-up left behind.
 
 A signal lets the running job finish, then the worker exits. A database outage is waited out
 rather than ending the worker: alerts must resume on their own when the database comes back.
@@ -29,7 +36,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connections, transaction
 
-from refuge.core import clock, jobs
+from refuge.core import clock, jobs, wakeup
 from refuge.core.models import WorkerHeartbeat
 
 logger = logging.getLogger("refuge.worker")
@@ -38,6 +45,12 @@ logger = logging.getLogger("refuge.worker")
 STALE_HEARTBEAT = dt.timedelta(days=1)
 DEADMAN_EVERY_SECONDS = 60
 DEADMAN_TIMEOUT_SECONDS = 5
+# Bookkeeping that need not run on every tick: a heartbeat is fresh for 30 s, periodic tasks
+# run at most once a minute. Skipping them keeps a woken tick to the work it was woken for.
+HEARTBEAT_EVERY = dt.timedelta(seconds=5)
+PERIODIC_EVERY = dt.timedelta(seconds=20)
+# A timer this close is not worth a sleep; ticking at once is cheaper than a wake-up.
+_TIMER_SLACK_S = 0.002
 
 
 class Command(BaseCommand):
@@ -57,6 +70,9 @@ class Command(BaseCommand):
         self._started_at = clock.now()
         self._last_ping: float | None = None
         self._ping_thread: threading.Thread | None = None
+        self._last_beat: dt.datetime | None = None
+        self._last_periodic: dt.datetime | None = None
+        self._listener: wakeup.Listener | None = None
         if options["once"]:
             # One row per host however often cron runs us, instead of one per run.
             self._worker_id = f"{socket.gethostname()[:60]}:once"
@@ -64,12 +80,20 @@ class Command(BaseCommand):
             self._wait_for_ping()
             return
         self._worker_id = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._listener = wakeup.listener()
+        wakeup.set_local_waker(self._listener.interrupt)
         previous = self._install_signal_handlers()
-        self.stdout.write(f"worker {self._worker_id} started; polling every {self.poll_seconds} s")
+        self.stdout.write(
+            f"worker {self._worker_id} started; woken by {type(self._listener).__name__}, "
+            f"polling every {self.poll_seconds} s"
+        )
         try:
             self._loop(batch)
         finally:
             self._restore_signal_handlers(previous)
+            jobs.run_stop_hooks()
+            wakeup.set_local_waker(None)
+            self._listener.close()
             self._remove_heartbeat()
             self.stdout.write(f"worker {self._worker_id} stopped")
 
@@ -78,23 +102,44 @@ class Command(BaseCommand):
         return int(settings.WORKER_POLL_SECONDS)
 
     def _loop(self, batch: int) -> None:
+        listener = self._listener or wakeup.PollingListener()
         while not self._stop.is_set():
             try:
                 ran = self.tick(batch)
+                pause = 0.0 if ran >= batch else self._pause(did_work=ran > 0)
             except DatabaseError as exc:
                 # The message of a database error can quote row values: log its type only.
                 logger.warning("worker tick failed (%s); retrying", type(exc).__name__)
                 _refresh_connections()
-                ran = 0
-            if ran < batch:
+                pause = float(self.poll_seconds)
+            if pause > 0 and not self._stop.is_set():
                 # A full batch means more may be due: go again without waiting.
-                self._stop.wait(self.poll_seconds)
+                listener.wait(pause)
+
+    def _pause(self, *, did_work: bool) -> float:
+        """Seconds to sleep unless woken: until the next known due moment, at most the poll.
+
+        Work that is overdue and yet was not done by the tick just run (leased by another
+        worker, or failing) waits for the poll, so a stuck row can never make the worker spin."""
+        poll = float(self.poll_seconds)
+        due = jobs.next_due()
+        if due is None:
+            return poll
+        seconds = (due - clock.now()).total_seconds()
+        if seconds <= _TIMER_SLACK_S:
+            return 0.0 if did_work else poll
+        return min(poll, seconds + _TIMER_SLACK_S)
 
     def tick(self, batch: int) -> int:
         """One round of work; returns how much was done (jobs run plus the hooks' work)."""
         _refresh_connections()
-        self._beat()
-        jobs.schedule_periodic()
+        now = clock.now()
+        if self._last_beat is None or now - self._last_beat >= HEARTBEAT_EVERY:
+            self._beat()
+            self._last_beat = now
+        if self._last_periodic is None or now - self._last_periodic >= PERIODIC_EVERY:
+            jobs.schedule_periodic()
+            self._last_periodic = now
         ran = jobs.run_due(batch)
         ran += jobs.run_ticks()
         self._ping_deadman()
@@ -143,6 +188,8 @@ class Command(BaseCommand):
         del frame
         self.stdout.write(f"received {signal.Signals(signum).name}; stopping after this tick")
         self._stop.set()
+        if self._listener is not None:
+            self._listener.interrupt()
 
     def _install_signal_handlers(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
