@@ -185,3 +185,14 @@ def schedules(
             f"({elapsed:.1f} s, {indexes.stop / elapsed:,.0f} people/s)"
         )
     return ScheduleSet(due_ids=due_ids, seconds=time.perf_counter() - started, rows=count)
+
+
+def operator_token() -> str:
+    """An API token of an operator, who logs calls through POST /api/v1/emergencies."""
+    from refuge.accounts import tokens
+
+    user, _created = User.objects.get_or_create(
+        username="bench-operator", defaults={"role": Role.OPERATOR}
+    )
+    _token, plaintext = tokens.token_create(actor=None, user=user, name="bench")
+    return plaintext

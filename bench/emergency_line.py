@@ -1,13 +1,23 @@
-"""SOS to e-mail and check-in throughput, against a real web server on loopback (bench.livesite).
+"""SOS and operator calls to e-mail, and check-in throughput, against a real web server on
+loopback (bench.livesite).
 
-SOS (`sos_to_notify_*`). `scale.sos` people each get a personal link; the default policy pages
-an on-call rota whose one member has one e-mail channel (bench.alertdata.on_call_email), so
-every SOS opens its own emergency and sends exactly one message. `scale.sos_senders` threads
-take the next person and POST `action=sos` to their page, one after the other, until all are
-sent. The latency of an SOS runs from just before its request is sent to the moment the SMTP
-sink accepted the message naming the person's pseudonym ("People: SOSB-00042."). It includes
-the request, the worker's poll (REFUGE_WORKER_POLL_SECONDS=1), the escalation step, and the
-send through Apprise; nothing else runs on the worker.
+SOS (`sos_*`). The default policy pages an on-call rota whose one member has one e-mail channel
+(bench.alertdata.on_call_email), so every SOS opens its own emergency and pages that address.
+The SOS come in rounds of `scale.sos_senders` (50) at once: that many threads, each with a
+person of its own, wait at a barrier and POST `action=sos` to their pages together; alongside,
+`scale.operator_calls` threads log a call through the API as an operator would
+(`POST /api/v1/emergencies`, an unknown caller). A round ends when every message has reached
+the SMTP sink; then the next round starts with new people, until `scale.sos` SOS are sent.
+
+For each SOS three times are kept:
+- `sos_to_notify`: from the moment the SOS was recorded (the emergency's `opened_at`, written
+  by the server in the request's transaction) to the moment the sink accepted the message
+  naming the person's pseudonym ("People: SOSB-00042.", alone or in a message listing several):
+  the emergency line's own reaction time, the figure the issue sets at p99 <= 250 ms;
+- `sos_request`: the request as the person's phone sees it, queued behind the rest of the burst;
+- `sos_end_to_end`: from just before the request was sent to the sink's acceptance.
+Operator calls are matched by the emergency code the API answered with
+(`operator_call_to_notify`). Both clocks are the machine's wall clock (one host).
 
 Check-ins (`checkin_*`). `scale.checkin_clients` threads, each with its own person, POST
 `action=checkin&pin=2468` to their page for `scale.checkin_seconds`. The floor is measured the
@@ -23,7 +33,7 @@ job and the audit entry, in one write transaction) leaves of the server's reques
 from __future__ import annotations
 
 import http.client
-import queue
+import json
 import re
 import secrets
 import threading
@@ -43,12 +53,14 @@ REQUEST_TIMEOUT_S = 60.0
 SOS_PREFIX = "SOSB"
 CHECKIN_PREFIX = "CHKB"
 _SOS_PSEUDONYM = re.compile(rf"\b{SOS_PREFIX}-\d{{5}}\b")
+_CODE = re.compile(r"\bE-[0-9A-Z]{4,8}\b")
 HTTP_OK = 200
+HTTP_CREATED = 201
 HTTP_NOT_FOUND = 404
 
 
 def _request(port: int, method: str, path: str, form: dict[str, str] | None = None) -> int:
-    """One request on a new connection (gunicorn's sync workers close every connection)."""
+    """One request on a new connection, as a phone's browser opening the page would."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
     try:
         if form is None:
@@ -68,96 +80,180 @@ def _page(token: str) -> str:
     return f"/c/{token}/"
 
 
-# --- SOS -----------------------------------------------------------------------------------------
+# --- SOS ---------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Sent:
-    pseudonym: str
-    started: float  # time.monotonic()
+    key: str  # the pseudonym (SOS) or the emergency code (operator call) to match in messages
+    started: float  # time.time() just before the request
     answered: float
     status: int
 
 
-def _send_sos(port: int, todo: queue.Queue[alertdata.Member], sent: list[_Sent]) -> None:
-    while True:
-        try:
-            member = todo.get_nowait()
-        except queue.Empty:
-            return
-        started = time.monotonic()
-        try:
-            status = _request(port, "POST", _page(member.token), {"action": "sos"})
-        except OSError:
-            status = 0
-        sent.append(_Sent(member.pseudonym, started, time.monotonic(), status))
+def _post_json(port: int, path: str, token: str, payload: dict[str, object]) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    try:
+        body = json.dumps(payload)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def _send_sos(port: int, member: alertdata.Member, barrier: threading.Barrier) -> _Sent:
+    barrier.wait()
+    started = time.time()
+    try:
+        status = _request(port, "POST", _page(member.token), {"action": "sos"})
+    except OSError:
+        status = 0
+    return _Sent(member.pseudonym, started, time.time(), status)
+
+
+def _log_call(port: int, token: str, number: int, barrier: threading.Barrier) -> _Sent:
+    barrier.wait()
+    started = time.time()
+    payload = {"heard": f"bench call {number}", "people": []}
+    try:
+        status, body = _post_json(port, "/api/v1/emergencies", token, payload)
+    except OSError:
+        status, body = 0, ""
+    code = json.loads(body).get("code", "") if status == HTTP_CREATED else ""
+    return _Sent(str(code), started, time.time(), status)
 
 
 def _first_received(sink: livesite.SmtpSink, seen: dict[str, float], done: int) -> int:
-    """Match the sink's messages from index `done` on to pseudonyms; returns the new index."""
+    """Match the sink's messages from index `done` on to pseudonyms and emergency codes; returns
+    the new index. `seen` maps each to the wall time its first message was accepted."""
     messages = sink.snapshot()
     for received in messages[done:]:
-        for pseudonym in _SOS_PSEUDONYM.findall(livesite.text_of(received.raw)):
-            seen.setdefault(pseudonym, received.at)
+        text = livesite.text_of(received.raw)
+        for key in _SOS_PSEUDONYM.findall(text) + _CODE.findall(text):
+            seen.setdefault(key, received.wall)
     return len(messages)
 
 
-def measure_sos(
-    site: livesite.Site, members: Sequence[alertdata.Member], scale: Scale, progress: Progress
-) -> list[Metric]:
-    todo: queue.Queue[alertdata.Member] = queue.Queue()
-    for member in members:
-        todo.put(member)
-    sent: list[_Sent] = []  # list.append is atomic under the GIL
-    progress(f"Posting {len(members)} SOS from {scale.sos_senders} concurrent senders")
-    started = time.monotonic()
-    threads = [
-        threading.Thread(target=_send_sos, args=(site.port, todo, sent), daemon=True)
-        for _sender in range(scale.sos_senders)
-    ]
+def _round(  # noqa: PLR0917 - one round's parameters, all of them used together
+    site: livesite.Site,
+    members: Sequence[alertdata.Member],
+    calls: int,
+    operator_token: str,
+    timeout: float,
+    seen: dict[str, float],
+    done: int,
+) -> tuple[list[_Sent], list[_Sent], int]:
+    barrier = threading.Barrier(len(members) + calls)
+    sos: list[_Sent] = []
+    logged: list[_Sent] = []
+
+    def run_sos(member: alertdata.Member) -> None:
+        sos.append(_send_sos(site.port, member, barrier))
+
+    def run_call(number: int) -> None:
+        logged.append(_log_call(site.port, operator_token, number, barrier))
+
+    threads = [threading.Thread(target=run_sos, args=(m,), daemon=True) for m in members]
+    threads += [threading.Thread(target=run_call, args=(n,), daemon=True) for n in range(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(scale.sos_timeout_s)
-    posted_in = time.monotonic() - started
-    accepted = {s.pseudonym: s for s in sent if s.status == HTTP_OK}
-    seen: dict[str, float] = {}
-    done = 0
-    deadline = started + scale.sos_timeout_s
+        thread.join(timeout)
+    expected = {s.key for s in sos + logged if s.status in {HTTP_OK, HTTP_CREATED} and s.key}
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = _first_received(site.sink, seen, done)
-        if all(name in seen for name in accepted):
+        if expected <= set(seen):
             break
         site.check_alive()
-        time.sleep(0.1)
-    done = _first_received(site.sink, seen, done)
-    latencies = [(seen[name] - s.started) * 1000 for name, s in accepted.items() if name in seen]
-    if len(latencies) < 2:
-        raise BenchmarkError(
-            f"only {len(latencies)} of {len(members)} SOS reached the SMTP sink; "
-            f"logs in {site.logs}"
+        time.sleep(0.02)
+    return sos, logged, _first_received(site.sink, seen, done)
+
+
+def _opened_at(pseudonyms: Sequence[str], codes: Sequence[str]) -> dict[str, float]:
+    """When each SOS and call was recorded: its emergency's opened_at, by pseudonym or code."""
+    from refuge.alerts.models import Emergency, EmergencySource
+
+    opened: dict[str, float] = {}
+    for code, at in Emergency.objects.filter(code__in=list(codes)).values_list("code", "opened_at"):
+        opened[code] = at.timestamp()
+    rows = Emergency.objects.filter(
+        source=EmergencySource.SOS, people__pseudonym__in=list(pseudonyms)
+    ).values_list("people__pseudonym", "opened_at")
+    for pseudonym, at in rows:
+        opened[pseudonym] = min(at.timestamp(), opened.get(pseudonym, at.timestamp()))
+    return opened
+
+
+def measure_sos(
+    site: livesite.Site,
+    members: Sequence[alertdata.Member],
+    operator_token: str,
+    scale: Scale,
+    progress: Progress,
+) -> list[Metric]:
+    per_round = scale.sos_senders
+    rounds = [members[i : i + per_round] for i in range(0, len(members), per_round)]
+    progress(
+        f"Posting {len(members)} SOS in {len(rounds)} rounds of {per_round} at once, each with "
+        f"{scale.operator_calls} operator calls alongside"
+    )
+    seen: dict[str, float] = {}
+    done = 0
+    sos: list[_Sent] = []
+    calls: list[_Sent] = []
+    for chunk in rounds:
+        got_sos, got_calls, done = _round(
+            site, chunk, scale.operator_calls, operator_token, scale.sos_timeout_s, seen, done
         )
-    responses = [(s.answered - s.started) * 1000 for s in sent if s.status == HTTP_OK]
+        sos += got_sos
+        calls += got_calls
+    accepted = [s for s in sos if s.status == HTTP_OK]
+    logged = [c for c in calls if c.status == HTTP_CREATED and c.key]
+    opened = _opened_at([s.key for s in accepted], [c.key for c in logged])
+    to_notify = [
+        (seen[s.key] - opened[s.key]) * 1000 for s in accepted if s.key in seen and s.key in opened
+    ]
+    end_to_end = [(seen[s.key] - s.started) * 1000 for s in accepted if s.key in seen]
+    requests = [(s.answered - s.started) * 1000 for s in accepted]
+    call_to_notify = [
+        (seen[c.key] - opened[c.key]) * 1000 for c in logged if c.key in seen and c.key in opened
+    ]
+    if len(to_notify) < 2 or len(call_to_notify) < 2:
+        raise BenchmarkError(
+            f"only {len(to_notify)} of {len(members)} SOS and {len(call_to_notify)} of "
+            f"{len(calls)} operator calls reached the SMTP sink; logs in {site.logs}"
+        )
     ctx = context(
         scale,
-        repetitions=len(latencies),
-        server=f"gunicorn, {livesite.GUNICORN_WORKERS} sync workers, 127.0.0.1",
+        repetitions=len(to_notify),
+        server=livesite.SERVER,
         worker_poll_s=livesite.WORKER_POLL_SECONDS,
-        senders=scale.sos_senders,
+        concurrent_sos=per_round,
+        concurrent_operator_calls=scale.operator_calls,
+        rounds=len(rounds),
         sos=len(members),
         accepted=len(accepted),
-        refused_or_failed=len(sent) - len(accepted),
-        received=len(latencies),
-        missing=len(accepted) - len(latencies),
+        refused_or_failed=len(sos) - len(accepted),
+        received=len(to_notify),
+        missing=len(accepted) - len(to_notify),
         messages_at_sink=done,
-        posted_in_s=round(posted_in, 2),
-        request_p50_ms=round(p50(responses), 1),
-        request_p99_ms=round(p99(responses), 1) if len(responses) >= 2 else None,
-        max_ms=round(max(latencies), 1),
+        sos_to_notify_max_ms=round(max(to_notify), 1),
+        end_to_end_p50_ms=round(p50(end_to_end), 1),
+        request_p50_ms=round(p50(requests), 1),
+        operator_calls=len(calls),
+        operator_calls_logged=len(logged),
+        operator_call_to_notify_p50_ms=round(p50(call_to_notify), 1),
     )
     return [
-        metric("sos_to_notify_p50_ms", p50(latencies), "ms", ctx),
-        metric("sos_to_notify_p99_ms", p99(latencies), "ms", ctx),
+        metric("sos_to_notify_p50_ms", p50(to_notify), "ms", ctx),
+        metric("sos_to_notify_p99_ms", p99(to_notify), "ms", ctx),
+        metric("operator_call_to_notify_p99_ms", p99(call_to_notify), "ms", ctx),
+        metric("sos_request_p50_ms", p50(requests), "ms", ctx),
+        metric("sos_request_p99_ms", p99(requests), "ms", ctx),
+        metric("sos_end_to_end_p99_ms", p99(end_to_end), "ms", ctx),
     ]
 
 
@@ -250,7 +346,7 @@ def measure_checkins(
     ctx = context(
         scale,
         repetitions=load.ok,
-        server=f"gunicorn, {livesite.GUNICORN_WORKERS} sync workers, 127.0.0.1",
+        server=livesite.SERVER,
         clients=clients,
         seconds=round(load.seconds, 2),
         checkins=load.ok,
@@ -278,8 +374,9 @@ def measure(scale: Scale, progress: Progress = print) -> list[Metric]:
     sos_members = alertdata.members(SOS_PREFIX, scale.sos)
     checkin_members = alertdata.members(CHECKIN_PREFIX, scale.checkin_clients)
     alertdata.on_call_email()
+    operator_token = alertdata.operator_token()
     progress("Starting gunicorn, refuge worker and the SMTP sink")
     with livesite.live_site() as site:
-        metrics = measure_sos(site, sos_members, scale, progress)
+        metrics = measure_sos(site, sos_members, operator_token, scale, progress)
         metrics += measure_checkins(site, checkin_members, scale, progress)
     return metrics

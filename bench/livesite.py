@@ -6,11 +6,12 @@ files and generated secret key), plus:
 
 - REFUGE_ALLOWED_HOSTS with 127.0.0.1 added (the requests' Host);
 - REFUGE_NOTIFIER=apprise and REFUGE_SMTP_HOST/PORT (plain SMTP, no login) aimed at the sink;
-- REFUGE_WORKER_POLL_SECONDS=1, the smallest poll the settings accept.
+- REFUGE_WORKER_POLL_SECONDS=2, the default: the worker is woken by commits and by its own
+  timer (core.wakeup), the poll is only the fallback.
 
-gunicorn runs `refuge.config.wsgi:application` with 2 sync workers. Their output and the
-worker's go to log files in the benchmark's temporary directory; a process that dies early
-ends the run with its log's tail.
+gunicorn runs `refuge.config.wsgi:application` as deploy/systemd/refuge-web.service does: 3
+gthread workers with 4 threads each. Their output and the worker's go to log files in the
+benchmark's temporary directory; a process that dies early ends the run with its log's tail.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from pathlib import Path
 
 from bench.caselist import BenchmarkError
 
-GUNICORN_WORKERS = 2
-WORKER_POLL_SECONDS = 1
+GUNICORN_WORKERS = 3
+GUNICORN_THREADS = 4
+SERVER = f"gunicorn, {GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1"
+WORKER_POLL_SECONDS = 2
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 SMTP_FROM = "refuge@bench.example.org"
@@ -48,6 +51,7 @@ def free_port() -> int:
 @dataclass
 class Received:
     at: float  # time.monotonic() when the sink accepted the message
+    wall: float  # time.time() then: comparable with the server's timestamps
     raw: str
 
 
@@ -91,7 +95,7 @@ def smtp_sink() -> Iterator[SmtpSink]:
             content = envelope.content
             raw = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
             with sink.lock:
-                sink.messages.append(Received(time.monotonic(), raw))
+                sink.messages.append(Received(time.monotonic(), time.time(), raw))
             return "250 OK"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=sink.port)
@@ -178,7 +182,7 @@ def _wait_until_serving(port: int, server: subprocess.Popen[bytes], log: Path) -
 
 @contextmanager
 def live_site() -> Iterator[Site]:
-    """gunicorn (2 workers) on a free port, `refuge worker`, and the SMTP sink they send to."""
+    """gunicorn (as deployed) on a free port, `refuge worker`, and the SMTP sink they send to."""
     base = Path(os.environ.get("REFUGE_VAR_DIR") or tempfile.gettempdir())
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-", dir=base))
     with ExitStack() as stack:
@@ -192,6 +196,10 @@ def live_site() -> Iterator[Site]:
             "refuge.config.wsgi:application",
             "--workers",
             str(GUNICORN_WORKERS),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(GUNICORN_THREADS),
             "--bind",
             f"127.0.0.1:{port}",
             "--backlog",

@@ -21,7 +21,8 @@ class Scale:
     tick_every_s: float = 1.0  # the ticks' cadence (REFUGE_WORKER_POLL_SECONDS' minimum)
     idle_ticks: int = 30  # ticks timed with nothing due
     sos: int = 200  # SOS posted to the web server, one person each
-    sos_senders: int = 50  # concurrent SOS senders (threads)
+    sos_senders: int = 50  # SOS sent at once in each round (threads at a barrier)
+    operator_calls: int = 5  # operator calls logged through the API alongside each round
     sos_timeout_s: float = 180.0  # the SOS run gives up waiting for e-mail after this long
     checkin_clients: int = 8  # concurrent check-in clients (threads)
     checkin_seconds: float = 10.0  # duration of the check-in run, and of the floor run

@@ -21,8 +21,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from refuge.alerts import deadlines, pins
@@ -49,9 +48,6 @@ MAX_PIN_INPUT = 64
 MAX_PAUSE = dt.timedelta(days=366)
 CHECKINS_KEPT = dt.timedelta(days=30)
 INBOUND_KEPT = dt.timedelta(days=7)
-# Claims of due schedules are committed in chunks: short transactions let other workers (and
-# the audit chain's lock) interleave, and a crash loses at most one chunk's work, redone later.
-CHUNK = 50
 # Hashed instead of a missing schedule's PINs, so an unknown sender costs the same hashing.
 _NOBODY = "00000000-0000-0000-0000-000000000000"
 
@@ -369,86 +365,12 @@ def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -
     return True
 
 
-def checkins_detect_missed(now: dt.datetime | None = None, limit: int = 500) -> int:
+def checkins_detect_missed(now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Raise an alert for every schedule whose deadline + grace has passed, then move it on to
-    its next deadline. Claims rows with SKIP LOCKED on PostgreSQL, so any number of workers share
-    the work and none is alerted twice. Returns how many schedules fired."""
-    now = now or clock.now()
-    _resume_expired_pauses(now, limit)
-    fired = 0
-    failed: set[Any] = set()
-    while fired < limit:
-        size = min(CHUNK, limit - fired)
-        claimed = _fire_chunk(now, size, failed)
-        fired += claimed
-        if claimed < size:
-            break
-    return fired - len(failed)
+    its next deadline (alerts.services.missed). Returns how many schedules fired."""
+    from refuge.alerts.services import missed  # noqa: PLC0415 - missed builds on this module
 
-
-def _claim(queryset: Any) -> Any:
-    if connection.vendor == "postgresql":
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset  # SQLite: BEGIN IMMEDIATE already gave this (single) worker the write lock
-
-
-def _fire_chunk(now: dt.datetime, size: int, failed: set[Any]) -> int:
-    with transaction.atomic():
-        due = (
-            CheckinSchedule.objects.filter(paused=False, alert_at__lte=now)
-            .exclude(pk__in=failed)
-            .select_related("person")
-            .order_by("alert_at")
-        )
-        schedules = list(_claim(due)[:size])
-        for schedule in schedules:
-            try:
-                with transaction.atomic():
-                    _fire(schedule, now)
-            except Exception as exc:  # noqa: BLE001 - one bad row must not block the others
-                failed.add(schedule.pk)
-                logger.warning(
-                    "missed check-in of schedule %s not raised: %s",
-                    schedule.pk,
-                    jobs.describe_error(exc),
-                )
-    return len(schedules)
-
-
-def _fire(schedule: CheckinSchedule, now: dt.datetime) -> None:
-    grace = dt.timedelta(minutes=schedule.grace_minutes)
-    alert_at = schedule.alert_at or now
-    missed = schedule.next_deadline or alert_at - grace
-    late = now - alert_at > dt.timedelta(seconds=2 * settings.WORKER_POLL_SECONDS)
-    emergencies.raise_alert(
-        source=EmergencySource.MISSED_CHECKIN,
-        people=[schedule.person],
-        priority=Priority.HIGH,
-        reported_at=alert_at,
-        late=late,
-        dedupe_key=f"missed:{schedule.pk}:{missed.isoformat()}",
-    )
-    _set_deadline(
-        schedule,
-        deadlines.deadline_after_miss(rule_of(schedule), missed=missed, grace=grace, now=now),
-    )
-    schedule.save(update_fields=["next_deadline", "alert_at", "updated_at"])
-    audit.record(
-        "refuge.alerts.checkin.missed",
-        actor=None,
-        obj=schedule,
-        detail={"deadline": missed.isoformat(), "late": late},
-    )
-
-
-def _resume_expired_pauses(now: dt.datetime, limit: int) -> None:
-    with transaction.atomic():
-        expired = CheckinSchedule.objects.filter(paused=True, paused_until__lte=now)
-        for schedule in _claim(expired)[:limit]:
-            _resume(schedule, now)
-            audit.record(
-                "refuge.alerts.schedule.resumed", actor=None, obj=schedule, detail={"auto": True}
-            )
+    return missed.detect(now, limit)
 
 
 def checkins_purge(now: dt.datetime | None = None) -> int:

@@ -170,8 +170,11 @@ def _lock_keys(keys: Iterable[str]) -> None:
         }
     )
     with connection.cursor() as cursor:
-        for lock_id in ids:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        # One round trip for all of them, taken in ascending order (the function scan emits
+        # the sorted array's elements in order), so two transactions can never deadlock.
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [ids]
+        )
 
 
 def _active_for(people: Sequence[ProtectedPerson], cases: Sequence[Case]) -> Emergency | None:

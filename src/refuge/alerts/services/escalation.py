@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 # The line: who is paged when there is no policy, or when a step resolves to nobody.
 LINE = "line"
 RENOTIFY = dt.timedelta(minutes=5)
+_CASE_TARGETS = {EscalationStep.Target.CASE_LAWYER, EscalationStep.Target.CASE_TEAM}
 DEFAULT_EN_ROUTE_MINUTES = 10
 _BATCH = 100
 
@@ -238,6 +239,68 @@ def fire_step(emergency: Emergency, now: dt.datetime) -> bool:
     return True
 
 
+def fire_first_steps(fresh: Sequence[Emergency], now: dt.datetime) -> None:
+    """Fire the first step of emergencies opened in the current transaction, all at once (a
+    surge of alerts): the rows `fire_step` would write, with one UPDATE, one INSERT per table,
+    and the recipients of a step that does not depend on the case resolved once. Emergencies
+    nobody else can see yet need no compare-and-set."""
+    if not fresh:
+        return
+    recipients_cache: dict[str, tuple[list[User], bool]] = {}
+    channels_cache: dict[Any, StaffChannel | None] = {}
+    notifications: list[Notification] = []
+    events: list[EmergencyEvent] = []
+    entries: list[audit.Entry] = []
+    for emergency in fresh:
+        snapshot = emergency.policy_snapshot or {}
+        steps: list[dict[str, Any]] = snapshot.get("steps") or [_line_step()]
+        step = steps[0]
+        emergency.escalation_step, emergency.escalation_round, emergency.next_escalation_at = (
+            _after(snapshot, steps, 0, 0, now)
+        )
+        key = f"{step.get('target')}:{step.get('rota')}:{step.get('user')}"
+        if step.get("target") in _CASE_TARGETS:
+            recipients, fallback = recipients_for(emergency, step, now)
+        else:
+            if key not in recipients_cache:
+                recipients_cache[key] = recipients_for(emergency, step, now)
+            recipients, fallback = recipients_cache[key]
+        kinds = [str(kind) for kind in step.get("channel_kinds") or []]
+        for user in recipients:
+            channel_key = (user.pk, tuple(kinds))
+            if channel_key not in channels_cache:
+                channels_cache[channel_key] = first_channel(user, kinds)
+            notifications.append(
+                _notification(
+                    emergency, user, index=0, round_=0, channel=channels_cache[channel_key], now=now
+                )
+            )
+        facts = {"step": 0, "round": 0, "recipients": [str(user.pk) for user in recipients]}
+        events.append(
+            EmergencyEvent(
+                emergency=emergency,
+                kind=EmergencyEvent.Kind.ESCALATED,
+                at=now,
+                data={**facts, "target": step.get("target", LINE), "fallback": fallback},
+            )
+        )
+        entries.append(
+            audit.Entry(
+                "refuge.alerts.emergency.escalated",
+                obj=emergency,
+                detail={"code": emergency.code, **facts},
+            )
+        )
+        if not recipients:
+            logger.error("emergency %s: step 0 pages nobody (no active staff)", emergency.code)
+    Emergency.objects.bulk_update(
+        fresh, ["escalation_step", "escalation_round", "next_escalation_at"], batch_size=500
+    )
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    EmergencyEvent.objects.bulk_create(events)
+    audit.record_many(entries)
+
+
 def _after(
     snapshot: dict[str, Any],
     steps: list[dict[str, Any]],
@@ -321,21 +384,36 @@ def _notify(
 ) -> list[Notification]:
     """Write the outbox rows, in the transaction that decided to notify."""
     kinds = [str(kind) for kind in step.get("channel_kinds") or []]
-    rows = []
-    for user in recipients:
-        notification = Notification(
-            id=uuid.uuid4(),
-            emergency=emergency,
-            recipient=user,
-            step=index,
-            round=round_,
-            idempotency_key=f"{emergency.pk}:{round_}:{index}:{user.pk}",
-            channel=first_channel(user, kinds),
-            next_attempt_at=now,
+    rows = [
+        _notification(
+            emergency, user, index=index, round_=round_, channel=first_channel(user, kinds), now=now
         )
-        notification.ack_token_digest = token_digest(ack_token(notification.pk))
-        rows.append(notification)
+        for user in recipients
+    ]
     return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _notification(
+    emergency: Emergency,
+    user: User,
+    *,
+    index: int,
+    round_: int,
+    channel: StaffChannel | None,
+    now: dt.datetime,
+) -> Notification:
+    notification = Notification(
+        id=uuid.uuid4(),
+        emergency=emergency,
+        recipient=user,
+        step=index,
+        round=round_,
+        idempotency_key=f"{emergency.pk}:{round_}:{index}:{user.pk}",
+        channel=channel,
+        next_attempt_at=now,
+    )
+    notification.ack_token_digest = token_digest(ack_token(notification.pk))
+    return notification
 
 
 def channels_of(user: User) -> list[StaffChannel]:
