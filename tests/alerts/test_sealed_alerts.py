@@ -190,8 +190,8 @@ def test_a_second_call_joining_while_sealed_keeps_what_was_heard_as_notes(
 
 
 def test_resolving_with_a_note_works_while_sealed(login, cast: Cast, sealed, at_call_time):
-    client = login(cast.operator)
-    emergency = _log_call(client, cast, "screaming")
+    emergency = _log_call(login(cast.operator), cast, "screaming")
+    client = login(cast.coordinator)  # operators resolve only an unknown caller's emergency
     response = client.post(
         reverse("alerts:emergency_resolve", args=[emergency.pk]),
         {"outcome": "false_alarm", "note": "he called back, safe"},
