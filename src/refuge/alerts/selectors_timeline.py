@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from refuge.accounts.models import User
 from refuge.alerts import display
@@ -184,8 +184,9 @@ class _Explain:
             ("late", gettext_lazy("Late"), lambda v: _("yes") if v else _("no")),
         ]
         for key, label, shown in simple:
-            if data.get(key) not in (None, "", [], False):
-                self.add(label, shown(data[key]))
+            value = data.get(key)
+            if value is not False and value not in (None, "", []):  # step 0 is the first step
+                self.add(label, shown(value))
         if data.get("round"):
             self.add(gettext_lazy("Round"), str(int(data["round"]) + 1))
         if event.kind == EmergencyEvent.Kind.ESCALATED:
@@ -231,7 +232,7 @@ class _Explain:
         page = pages.get(str(data.get("notification", "")))
         kind = str(data.get("channel") or "")
         recipient = page.recipient if page else _("a former staff member")
-        self.add(gettext_lazy("To"), recipient, recipient_name=recipient)
+        self.add(pgettext_lazy("notification", "To"), recipient, recipient_name=recipient)
         self.add(
             gettext_lazy("Channel"),
             display.channel_label(kind),
@@ -259,8 +260,8 @@ class _Explain:
     def _corrected(self, data: dict[str, Any]) -> None:
         name = str(CORRECTABLE.get(data.get("field", ""), _("unknown")))
         self.add(gettext_lazy("Time"), name, field_label=name)
-        self.add(gettext_lazy("From"), _time(data.get("from")))
-        self.add(gettext_lazy("To"), _time(data.get("to")))
+        self.add(pgettext_lazy("time correction", "From"), _time(data.get("from")))
+        self.add(pgettext_lazy("time correction", "To"), _time(data.get("to")))
 
     def _opened(self, event: EmergencyEvent, emergency: Emergency) -> None:
         if abs(event.at - emergency.reported_at) >= SHOW_REPORTED_AFTER:

@@ -6,8 +6,11 @@ corrected, but never silently. A correction needs a reason; it leaves a TIME_COR
 ("time corrected from X to Y by Z: reason") with the previous time in its facts (so the
 original is always on the timeline) and the reason encrypted like a note; and it is audited.
 
-Corrections change the record and the report, never the paging: an acknowledgement's expiry and
-the escalation schedule stay as they were.
+A corrected response time (acknowledged, on the way, on site) lies between the call and the
+resolution, and the call time before the emergency was logged and before any response; the
+response steps are not ordered among themselves (one pressed late is exactly what is being
+corrected). Corrections change the record and the report, never the paging: an
+acknowledgement's expiry and the escalation schedule stay as they were.
 """
 
 from __future__ import annotations
@@ -37,8 +40,7 @@ CORRECTABLE = {
     "en_route_at": gettext_lazy("On the way"),
     "on_site_at": gettext_lazy("On site"),
 }
-# Every time of the chain, in order: a corrected time stays between its neighbours.
-_CHAIN = ("reported_at", "acknowledged_at", "en_route_at", "on_site_at", "resolved_at")
+_RESPONSES = ("acknowledged_at", "en_route_at", "on_site_at")
 
 
 def correctable_fields(emergency: Emergency) -> list[str]:
@@ -66,6 +68,7 @@ def emergency_time_correct(
         errors["at"] = [_("Give the correct date and time.")]
     if errors or at is None:
         raise DomainError(_("Please correct the errors below."), field_errors=errors)
+    at = at.astimezone(dt.UTC)
     with transaction.atomic():
         if not access.scope(actor, Emergency.objects.filter(pk=emergency.pk)).exists():
             raise NotFoundError
@@ -97,21 +100,31 @@ def _checked(emergency: Emergency, field: str, at: dt.datetime) -> dt.datetime:
     if at == previous:
         raise _at_error(_("That is the time already recorded."))
     if at > clock.now():
-        raise _at_error(_("A response time cannot be in the future."))
-    position = _CHAIN.index(field)
-    earlier = [t for name in _CHAIN[:position] if (t := getattr(emergency, name)) is not None]
-    later = [t for name in _CHAIN[position + 1 :] if (t := getattr(emergency, name)) is not None]
+        raise _at_error(_("The corrected time cannot be in the future."))
     if field == "reported_at":
-        later.append(emergency.opened_at)  # a call comes in before it is logged
-    if earlier and at < max(earlier):
+        # A call comes in before it is logged and before anyone responds to it.
+        later = [
+            t
+            for name in ("opened_at", *_RESPONSES, "resolved_at")
+            if (t := getattr(emergency, name)) is not None
+        ]
+        if at > min(later):
+            raise _at_error(
+                _("The call cannot come in after it was logged or answered (%(time)s).")
+                % {"time": shown_time(min(later))}
+            )
+        return previous
+    # The response steps are not ordered among themselves: a responder who says "on site"
+    # first is acknowledged at that moment, and either time may be the one that was late.
+    if at < emergency.reported_at:
         raise _at_error(
-            _("It cannot be earlier than the step before it (%(time)s).")
-            % {"time": shown_time(max(earlier))}
+            _("It cannot be earlier than the call (%(time)s).")
+            % {"time": shown_time(emergency.reported_at)}
         )
-    if later and at > min(later):
+    if emergency.resolved_at is not None and at > emergency.resolved_at:
         raise _at_error(
-            _("It cannot be later than the step after it (%(time)s).")
-            % {"time": shown_time(min(later))}
+            _("It cannot be later than the resolution (%(time)s).")
+            % {"time": shown_time(emergency.resolved_at)}
         )
     return previous
 
