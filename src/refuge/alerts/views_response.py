@@ -69,7 +69,7 @@ def _times(emergency: Emergency, rows: list[timeline.TimelineRow]) -> list[dict[
     for row in rows:
         data = row.event.data or {}
         if row.event.kind == EmergencyEvent.Kind.TIME_CORRECTED:
-            first_recorded.setdefault(str(data.get("field")), str(data.get("from", "")))
+            first_recorded[str(data.get("field"))] = str(data.get("original", ""))
     steps = [
         ("reported_at", _("Call or SOS"), emergency.reported_at),
         ("opened_at", _("Opened"), emergency.opened_at),

@@ -54,6 +54,7 @@ EVENT_DATA_KEYS = (
     "outcome",
     "from",
     "to",
+    "original",
 )
 
 

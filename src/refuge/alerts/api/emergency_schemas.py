@@ -102,7 +102,8 @@ class EventOut(Schema):
         description=(
             "Structured facts: source, step, channel (kind), via, ...; for notifications also "
             "recipient (id), recipient_name, channel_label, delivery (sent or failed), attempt "
-            "and next_attempt_at; for time corrections field, from and to."
+            "and next_attempt_at; for time corrections field, from, to and original (the time "
+            "first recorded)."
         )
     )
     facts: list[FactOut] = Field(description="The same facts in words, as the page shows them.")

@@ -117,11 +117,8 @@ def call_escalate(*, actor: User, call: CallRecord) -> Emergency:
     with transaction.atomic():
         if not access.scope(actor, CallRecord.objects.filter(pk=call.pk)).exists():
             raise NotFoundError
-        locked = (
-            CallRecord.objects.select_for_update()
-            .select_related("caller", "emergency")
-            .get(pk=call.pk)
-        )
+        # No select_related: PostgreSQL cannot lock the nullable side of an outer join.
+        locked = CallRecord.objects.select_for_update().get(pk=call.pk)
         if locked.emergency is not None:
             raise DomainError(
                 _("This call was turned into emergency %(code)s already.")

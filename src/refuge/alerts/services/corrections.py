@@ -20,6 +20,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -76,7 +77,12 @@ def emergency_time_correct(
         previous = _checked(locked, field, at)
         setattr(locked, field, at)
         locked.save(update_fields=[field, "updated_at"])
-        facts = {"field": field, "from": previous.isoformat(), "to": at.isoformat()}
+        facts = {
+            "field": field,
+            "from": previous.isoformat(),
+            "to": at.isoformat(),
+            "original": _original(locked, field, previous).isoformat(),
+        }
         event = notes.write_note(
             locked, actor=actor, text=reason, kind=EmergencyEvent.Kind.TIME_CORRECTED, facts=facts
         )
@@ -87,6 +93,20 @@ def emergency_time_correct(
             detail={"code": locked.code, **facts},  # the reason is encrypted, never here
         )
         return event
+
+
+def _original(emergency: Emergency, field: str, previous: dt.datetime) -> dt.datetime:
+    """The time first recorded for `field`: the one the first correction replaced (carried by
+    every correction, so it does not depend on the order of corrections made in one second)."""
+    earlier = (
+        EmergencyEvent.objects.filter(
+            emergency=emergency, kind=EmergencyEvent.Kind.TIME_CORRECTED, data__field=field
+        )
+        .values_list("data", flat=True)
+        .first()
+    )
+    recorded = parse_datetime(str((earlier or {}).get("original", "")))
+    return recorded or previous
 
 
 def _checked(emergency: Emergency, field: str, at: dt.datetime) -> dt.datetime:
