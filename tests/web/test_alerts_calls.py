@@ -243,3 +243,11 @@ def test_a_wrong_call_time_is_refused_with_a_reason(action, received_at, words, 
     assert words in response.content.decode()
     assert not Emergency.objects.exists()
     assert not CallRecord.objects.exists()
+
+
+def test_an_unknown_button_value_is_refused_not_guessed(cast, login):
+    response = login(cast.operator).post(CALL, {"heard": HEARD, "action": "page-everyone"})
+    assert response.status_code == 400
+    assert "Choose “Open the emergency” or “Log the call only”." in response.content.decode()
+    assert not Emergency.objects.exists()
+    assert not CallRecord.objects.exists()

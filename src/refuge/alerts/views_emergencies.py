@@ -143,6 +143,36 @@ def _call_errors(error: DomainError) -> DomainError:
     return error
 
 
+def _log_only(request: HttpRequest, actor: User, data: dict[str, Any]) -> HttpResponse:
+    call = calls.call_log(
+        actor=actor,
+        caller=data["caller"],
+        heard=data["heard"],
+        location_hint=data["location_hint"],
+        people=list(data["people"]),
+        received_at=data["received_at"],
+    )
+    messages.success(request, _("Call %(code)s is logged; nobody was paged.") % {"code": call.code})
+    return redirect("alerts:call_detail", call_id=call.pk)
+
+
+def _open_emergency(request: HttpRequest, actor: User, data: dict[str, Any]) -> HttpResponse:
+    emergency = services.emergency_open_call(
+        actor=actor,
+        caller=data["caller"],
+        heard=data["heard"],
+        location_hint=data["location_hint"],
+        people=list(data["people"]),
+        cases=[],  # the people's open cases are linked by the service
+        reported_at=data["received_at"],
+    )
+    messages.success(
+        request,
+        _("Emergency %(code)s is open; escalation has started.") % {"code": emergency.code},
+    )
+    return redirect("alerts:emergency_detail", emergency_id=emergency.pk)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: HttpRequest) -> HttpResponse:
@@ -153,42 +183,17 @@ def call_create(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         people=selectors.call_people_choices(actor=actor),
     )
+    # A form without the button's value (an older page, a script) opens the emergency, as the
+    # form always did; an unknown value is refused rather than guessed.
+    action = request.POST.get("action") or OPEN_EMERGENCY
+    if form.is_bound and action not in {OPEN_EMERGENCY, LOG_ONLY}:
+        form.add_error(None, _("Choose “Open the emergency” or “Log the call only”."))
     if form.is_bound and form.is_valid():
-        data = form.cleaned_data
+        record = _log_only if action == LOG_ONLY else _open_emergency
         try:
-            if request.POST.get("action") == LOG_ONLY:
-                call = calls.call_log(
-                    actor=actor,
-                    caller=data["caller"],
-                    heard=data["heard"],
-                    location_hint=data["location_hint"],
-                    people=list(data["people"]),
-                    received_at=data["received_at"],
-                )
-            else:
-                emergency = services.emergency_open_call(
-                    actor=actor,
-                    caller=data["caller"],
-                    heard=data["heard"],
-                    location_hint=data["location_hint"],
-                    people=list(data["people"]),
-                    cases=[],  # the people's open cases are linked by the service
-                    reported_at=data["received_at"],
-                )
+            return record(request, actor, form.cleaned_data)
         except DomainError as error:
             apply_domain_error(form, _call_errors(error))
-        else:
-            if request.POST.get("action") == LOG_ONLY:
-                messages.success(
-                    request,
-                    _("Call %(code)s is logged; nobody was paged.") % {"code": call.code},
-                )
-                return redirect("alerts:call_detail", call_id=call.pk)
-            messages.success(
-                request,
-                _("Emergency %(code)s is open; escalation has started.") % {"code": emergency.code},
-            )
-            return redirect("alerts:emergency_detail", emergency_id=emergency.pk)
     status = 400 if form.is_bound else 200
     context = {"form": form, "open_emergency": OPEN_EMERGENCY, "log_only": LOG_ONLY}
     return render(request, "alerts/emergency_call.html", context, status=status)
