@@ -246,16 +246,53 @@ def test_a_call_from_an_unknown_caller_about_nobody_known_opens_an_emergency(
     assert emergency.people.count() == 0
 
 
-def test_a_call_time_in_the_future_is_clamped_to_now(cast: Cast, at_call_time):
+def test_a_call_time_a_little_ahead_is_clamped_to_now(cast: Cast, at_call_time):
+    # A browser clock a minute ahead of the server's is not the operator's mistake.
     emergency = emergencies.emergency_open_call(
         actor=cast.operator,
         caller=None,
         heard="",
         location_hint="",
         people=[cast.falcon],
-        reported_at=CALL_TIME + dt.timedelta(hours=1),
+        reported_at=CALL_TIME + dt.timedelta(minutes=1),
     )
     assert emergency.reported_at == CALL_TIME
+
+
+@pytest.mark.parametrize(
+    ("offset", "words"),
+    [
+        (dt.timedelta(hours=1), "cannot have come in the future"),
+        (-dt.timedelta(days=8), "up to 7 days after it came in"),
+    ],
+)
+def test_a_call_time_in_the_future_or_absurdly_old_is_refused(
+    offset, words, cast: Cast, at_call_time
+):
+    with pytest.raises(DomainError) as refused:
+        emergencies.emergency_open_call(
+            actor=cast.operator,
+            caller=None,
+            heard="",
+            location_hint="",
+            people=[cast.falcon],
+            reported_at=CALL_TIME + offset,
+        )
+    assert words in refused.value.field_errors["reported_at"][0]
+    assert not Emergency.objects.exists()
+
+
+def test_a_call_entered_afterwards_keeps_its_time(cast: Cast, at_call_time):
+    emergency = emergencies.emergency_open_call(
+        actor=cast.operator,
+        caller=None,
+        heard="",
+        location_hint="",
+        people=[cast.falcon],
+        reported_at=CALL_TIME - dt.timedelta(hours=2),
+    )
+    assert emergency.reported_at == CALL_TIME - dt.timedelta(hours=2)
+    assert emergency.opened_at == CALL_TIME
 
 
 def test_admins_and_analysts_cannot_open_emergencies(cast: Cast):

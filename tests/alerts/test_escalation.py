@@ -470,7 +470,7 @@ def test_a_reply_about_an_emergency_resolved_meanwhile_changes_nothing(
 ):
     emergency = _open(cast)
     StaffChannel.objects.create(user=cast.operator, kind="email", target="op@example.org")
-    response.emergency_resolve(actor=cast.operator, emergency=emergency, outcome=Outcome.SAFE)
+    response.emergency_resolve(actor=cast.coordinator, emergency=emergency, outcome=Outcome.SAFE)
     # As if it was resolved between the look-up and the lock.
     monkeypatch.setattr(response.access, "scope", lambda actor, qs: Emergency.objects.all())
     assert (

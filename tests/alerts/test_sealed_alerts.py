@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from refuge.alerts.models import (
+    CallRecord,
     Checkin,
     CheckinSchedule,
     Emergency,
@@ -190,8 +191,8 @@ def test_a_second_call_joining_while_sealed_keeps_what_was_heard_as_notes(
 
 
 def test_resolving_with_a_note_works_while_sealed(login, cast: Cast, sealed, at_call_time):
-    client = login(cast.operator)
-    emergency = _log_call(client, cast, "screaming")
+    emergency = _log_call(login(cast.operator), cast, "screaming")
+    client = login(cast.coordinator)  # operators resolve only an unknown caller's emergency
     response = client.post(
         reverse("alerts:emergency_resolve", args=[emergency.pk]),
         {"outcome": "false_alarm", "note": "he called back, safe"},
@@ -216,3 +217,73 @@ def test_the_api_answers_with_the_texts_marked_sealed(login, cast: Cast, sealed,
     sealed.unseal()
     detail = client.get(f"/api/v1/emergencies/{emergency.pk}").json()
     assert (detail["sealed"], detail["heard"]) == (False, "screaming")
+
+
+# --- Logged calls, the open-emergencies badge and time corrections while sealed -------------------
+
+
+def _log_only(client: Client, heard: str) -> CallRecord:
+    response = client.post(
+        reverse("alerts:emergency_call"), {"heard": heard, "location_hint": "", "action": "log"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return CallRecord.objects.get()
+
+
+def test_a_call_can_be_logged_while_sealed_and_read_after_the_unseal(
+    login, cast: Cast, sealed, at_call_time
+):
+    client = login(cast.operator)
+    call = _log_only(client, "a man asking for FALCON")
+    page = client.get(reverse("alerts:call_detail", args=[call.pk]))
+    assert page.status_code == 200
+    assert "Sealed: what was heard" in page.content.decode()
+    sealed.unseal()
+    page = client.get(reverse("alerts:call_detail", args=[call.pk])).content.decode()
+    assert "a man asking for FALCON" in page
+
+
+def test_a_logged_call_turned_into_an_emergency_while_sealed_pages_and_links_back(
+    login, cast: Cast, sealed, at_call_time
+):
+    client = login(cast.operator)
+    call = _log_only(client, "a man asking for FALCON")
+    response = client.post(reverse("alerts:call_escalate", args=[call.pk]))
+    emergency = Emergency.objects.get()
+    assert response.status_code == 302
+    assert emergency.next_escalation_at is not None
+    page = client.get(response["Location"]).content.decode()
+    assert reverse("alerts:call_detail", args=[call.pk]) in page  # its text, after the unseal
+    sealed.unseal()
+    assert Emergency.objects.get().heard is None  # not readable, so not copied
+    assert CallRecord.objects.get().heard == "a man asking for FALCON"
+
+
+def test_the_open_emergencies_badge_and_card_work_while_sealed(
+    login, cast: Cast, sealed, at_call_time
+):
+    client = login(cast.operator)
+    emergency = _log_call(client, cast, "screaming")
+    dashboard = client.get("/")
+    assert dashboard.status_code == 200
+    body = dashboard.content.decode()
+    assert 'class="badge nav-count unacknowledged"' in body
+    assert emergency.code in body[body.index('id="open-emergencies-heading"') :]
+
+
+def test_a_time_can_be_corrected_while_sealed_and_its_reason_read_after_the_unseal(
+    login, cast: Cast, sealed, at_call_time
+):
+    client = login(cast.operator)
+    emergency = _log_call(client, cast, "screaming")
+    client.post(reverse("alerts:emergency_on_site", args=[emergency.pk]))
+    response = client.post(
+        reverse("alerts:emergency_time_correct", args=[emergency.pk]),
+        {"field": "reported_at", "at": "2026-03-10T14:55", "reason": "rang before I typed"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    page = client.get(reverse("alerts:emergency_detail", args=[emergency.pk])).content.decode()
+    assert "rang before I typed" not in page
+    sealed.unseal()
+    page = client.get(reverse("alerts:emergency_detail", args=[emergency.pk])).content.decode()
+    assert "Reason: rang before I typed" in page

@@ -63,7 +63,7 @@ def _connection_kept_open() -> Iterator[None]:
 
 
 def _path_objects(cast: Cast) -> dict[str, str]:
-    from refuge.alerts.services import emergencies
+    from refuge.alerts.services import calls, emergencies
 
     emergency = emergencies.emergency_open_call(
         actor=cast.operator, caller=cast.birch, heard="", location_hint="", people=[cast.falcon]
@@ -75,6 +75,9 @@ def _path_objects(cast: Cast) -> dict[str, str]:
         "task_id": str(TaskFactory(case=cast.case, assignee=cast.lawyer).pk),
         "entry_id": str(TimelineEntryFactory(case=cast.case).pk),
         "emergency_id": str(emergency.pk),
+        "call_id": str(
+            calls.call_log(actor=cast.operator, caller=None, heard="Schema call", people=[]).pk
+        ),
         "evidence_id": str(evidence_file(case=cast.case, actor=cast.caseworker).pk),
     }
 

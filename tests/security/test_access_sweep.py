@@ -26,7 +26,7 @@ from refuge.alerts.models import (
     RotaOverride,
     StaffChannel,
 )
-from refuge.alerts.services import emergencies
+from refuge.alerts.services import calls, emergencies
 from refuge.core import clock
 from refuge.exports import services as export_services
 from tests.conftest import (
@@ -68,6 +68,7 @@ PARAMETER_ENTITIES = {
     "override_id": "rota_override",
     "channel_id": "channel",
     "emergency_id": "emergency",
+    "call_id": "call",
     "token": "ack_token",
     "export_id": "export",
     "evidence_id": "evidence",
@@ -100,6 +101,8 @@ VIEWERS = {
     "channel": {"lawyer", "admin"},
     # An emergency about FALCON and BIRCH, linked to their case: the line and the case team.
     "emergency": {"coordinator", "caseworker", "lawyer", "operator"},
+    # A call logged without paging (by the operator): the line only.
+    "call": {"coordinator", "operator"},
     # A one-time acknowledgement link is its own capability (no login); an unknown one is a 404.
     "ack_token": {
         "coordinator",
@@ -180,6 +183,13 @@ def objects(cast):
             heard="Sweep: what was heard",
             location_hint="Sweep: a location hint",
             people=[cast.falcon, cast.birch],
+        ),
+        "call": calls.call_log(
+            actor=cast.operator,
+            caller=None,
+            heard="Sweep: a silent call",
+            location_hint="Sweep: a call's location hint",
+            people=[cast.falcon],
         ),
         # Not a live token: the sweep must not acknowledge anything by visiting the link.
         "ack_token": SimpleNamespace(pk="sweep-unknown-ack-token"),

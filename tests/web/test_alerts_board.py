@@ -45,10 +45,17 @@ def test_an_outsider_sees_an_empty_board(cast, login):
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst"])
-def test_roles_without_emergencies_get_404(role, cast, login):
+def test_roles_without_emergencies_get_403_saying_who_uses_the_board(role, cast, login):
     client = login(cast.by_role()[role])
-    assert client.get(BOARD).status_code == 404
-    assert client.get(PARTIAL).status_code == 404
+    page = client.get(BOARD)
+    assert page.status_code == 403
+    assert "Emergencies are handled by hotline operators and coordinators" in page.content.decode()
+    assert client.get(PARTIAL).status_code == 403
+
+
+def test_the_refusal_is_translated(cast, login):
+    body = login(cast.analyst).get(BOARD, HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    assert "Экстренная линия" in body
 
 
 def test_resolved_emergencies_leave_the_board(cast, login):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from refuge.alerts.models import Emergency, EmergencyEvent
+from refuge.alerts.models import CallRecord, Emergency, EmergencyEvent
 from refuge.security.models import AuditEntry
 from tests.conftest import BIRCH_NAME, FALCON_NAME
 from tests.factories import PersonFactory
@@ -76,9 +76,11 @@ def test_a_second_call_about_the_same_people_joins_the_open_emergency(cast, logi
 @pytest.mark.parametrize("role", ["admin", "analyst"])
 def test_roles_without_emergencies_cannot_log_calls(role, cast, login):
     client = login(cast.by_role()[role])
-    assert client.get(CALL).status_code == 404
-    assert client.post(CALL, {"heard": HEARD}).status_code == 404
+    assert client.get(CALL).status_code == 403
+    assert client.post(CALL, {"heard": HEARD}).status_code == 403
+    assert client.post(CALL, {"heard": HEARD, "action": "log"}).status_code == 403
     assert not Emergency.objects.exists()
+    assert not CallRecord.objects.exists()
 
 
 def test_the_page_needs_a_login(client):

@@ -106,6 +106,8 @@ def test_the_window_is_chosen_in_months(cast, login, history):
 
 @pytest.mark.parametrize("role", ["caseworker", "lawyer", "outsider", "analyst", "admin"])
 def test_only_the_line_sees_the_report(role, cast, login):
-    assert login(cast.by_role()[role]).get("/alerts/report/").status_code == 404
+    page = login(cast.by_role()[role]).get("/alerts/report/")
+    assert page.status_code == 403
+    assert "for the emergency line: hotline operators and coordinators" in page.content.decode()
     with pytest.raises(NotFoundError):
         selectors.emergency_report(actor=cast.by_role()[role])

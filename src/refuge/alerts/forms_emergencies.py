@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refuge.alerts import deadlines
 from refuge.alerts.models import CheckinSchedule, Outcome
+from refuge.alerts.services.call_time import MAX_CALL_AGE
+from refuge.alerts.services.corrections import MAX_REASON
 from refuge.alerts.services.response import STAFF_OUTCOMES
 from refuge.people.models import ProtectedPerson
 
@@ -49,7 +52,8 @@ class PeopleField(_PeopleField):
 
 
 class CallForm(AlertsForm):
-    """ "Log a call": who called, what was heard, where, and whom it concerns."""
+    """ "Log a call": who called, when, what was heard, where, and whom it concerns. The same
+    form opens an emergency or only logs the call (the button pressed says which)."""
 
     caller = CallerField(
         label=_("Who called"),
@@ -57,6 +61,11 @@ class CallForm(AlertsForm):
         required=False,
         empty_label=_("Unknown caller"),
         help_text=_("A protected person's pseudonym, or “Unknown caller”."),
+    )
+    received_at = forms.DateTimeField(
+        label=_("Call received at"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     heard = forms.CharField(
         label=_("What was heard"),
@@ -86,6 +95,10 @@ class CallForm(AlertsForm):
         super().__init__(data)
         cast("CallerField", self.fields["caller"]).queryset = people
         cast("PeopleField", self.fields["people"]).queryset = people
+        self.fields["received_at"].help_text = _(
+            "In your time zone (%(zone)s). Leave empty when the call is happening now; fill it "
+            "in when you write a call down afterwards (up to %(days)d days)."
+        ) % {"zone": timezone.get_current_timezone_name(), "days": MAX_CALL_AGE.days}
 
 
 class ResolveForm(AlertsForm):
@@ -104,6 +117,31 @@ class ResolveForm(AlertsForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Encrypted. What happened, what follows."),
     )
+
+
+class TimeCorrectionForm(AlertsForm):
+    """Correct one of an emergency's recorded times, with the reason."""
+
+    field = forms.ChoiceField(label=_("Which time"))
+    at = forms.DateTimeField(
+        label=_("Correct time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("In your time zone."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=MAX_REASON,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required. Shown on the timeline with the original time; encrypted."),
+    )
+
+    def __init__(self, data: Any = None, *, fields: list[tuple[str, str]]) -> None:
+        super().__init__(data)
+        cast("forms.ChoiceField", self.fields["field"]).choices = [
+            ("", _("Choose the time")),
+            *fields,
+        ]
 
 
 class NoteForm(AlertsForm):

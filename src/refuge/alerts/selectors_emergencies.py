@@ -23,13 +23,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from refuge.alerts.access import LINE_ROLES, NO_EMERGENCY_ROLES
+from refuge.alerts.access import LINE_ROLES, NO_EMERGENCY_ROLES, may_resolve
 from refuge.alerts.models import (
     ACTIVE_STATES,
     CheckinLink,
     CheckinSchedule,
     Emergency,
     EmergencyEvent,
+    EmergencyState,
     Notification,
 )
 from refuge.alerts.services import escalation, response
@@ -155,6 +156,66 @@ def emergency_text(*, actor: Any, emergency: Emergency) -> EmergencyText:
         heard=emergency.heard or "",
         location_hint=emergency.location_hint or "",
         resolution_note=emergency.resolution_note or "",
+    )
+
+
+@dataclass(frozen=True)
+class OpenEmergency:
+    """One line of the open-emergencies card and badge: T0 facts only (works while sealed)."""
+
+    id: uuid.UUID
+    code: str
+    priority: int
+    priority_label: str
+    source_label: str
+    state: str
+    state_label: str
+    reported_at: dt.datetime
+    age: dt.timedelta
+
+    @property
+    def unacknowledged(self) -> bool:
+        return self.state == EmergencyState.OPEN
+
+
+@dataclass(frozen=True)
+class OpenEmergencies:
+    rows: list[OpenEmergency]
+    unacknowledged: int
+    more: bool  # there are more than BOARD_LIMIT: the count shows "200+"
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+def open_emergencies(*, actor: Any) -> OpenEmergencies:
+    """The active emergencies `actor` may act on, most urgent first, for the navigation badge
+    and the dashboard card of every staff page: one query, encrypted fields never loaded."""
+    now = clock.now()
+    found = list(
+        access.scope(actor, Emergency.objects.filter(state__in=ACTIVE_STATES))
+        .order_by("-priority", "reported_at")
+        .only("id", "code", "priority", "source", "state", "reported_at")[: BOARD_LIMIT + 1]
+    )
+    rows = [
+        OpenEmergency(
+            id=e.pk,
+            code=e.code,
+            priority=e.priority,
+            priority_label=e.get_priority_display(),
+            source_label=e.get_source_display(),
+            state=e.state,
+            state_label=e.get_state_display(),
+            reported_at=e.reported_at,
+            age=max(now - e.reported_at, dt.timedelta(0)),
+        )
+        for e in found[:BOARD_LIMIT]
+    ]
+    return OpenEmergencies(
+        rows=rows,
+        unacknowledged=sum(1 for row in rows if row.unacknowledged),
+        more=len(found) > BOARD_LIMIT,
     )
 
 
@@ -315,6 +376,18 @@ def checkin_live_links(*, person: ProtectedPerson) -> list[CheckinLink]:
     actor was allowed to fetch: links carry no rule of their own, they follow the person."""
     return list(
         CheckinLink.objects.filter(person=person, revoked_at__isnull=True).order_by("-created_at")
+    )
+
+
+def emergency_may_resolve(*, actor: Any, emergency: Emergency) -> bool:
+    """May `actor` resolve `emergency` (fetched through access)? See alerts.access."""
+    return emergency.is_active and may_resolve(actor, emergency)
+
+
+def sees_report(*, actor: Any) -> bool:
+    """Is `actor` on the emergency line (operators and coordinators), whose report it is?"""
+    return bool(
+        getattr(actor, "is_authenticated", False) and actor.is_active and actor.role in LINE_ROLES
     )
 
 

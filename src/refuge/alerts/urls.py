@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from refuge.alerts import views_calls as calls
 from refuge.alerts import views_checkins as checkins
 from refuge.alerts import views_emergencies as emergencies
+from refuge.alerts import views_response as response
 from refuge.alerts import views_setup as setup
 
 app_name = "alerts"
@@ -64,21 +66,29 @@ emergency_patterns = [
     path("", emergencies.board, name="board"),
     path("board/", emergencies.board_partial, name="board_partial"),
     path("call/", emergencies.call_create, name="emergency_call"),
+    path("calls/", calls.call_list, name="call_list"),
+    path("calls/<uuid:call_id>/", calls.call_detail, name="call_detail"),
+    path("calls/<uuid:call_id>/escalate/", calls.call_escalate, name="call_escalate"),
     path("report/", emergencies.report, name="emergency_report"),
-    path("e/<uuid:emergency_id>/", emergencies.emergency_detail, name="emergency_detail"),
+    path("e/<uuid:emergency_id>/", response.emergency_detail, name="emergency_detail"),
     path(
         "e/<uuid:emergency_id>/acknowledge/",
-        emergencies.emergency_acknowledge,
+        response.emergency_acknowledge,
         name="emergency_acknowledge",
     ),
     path(
         "e/<uuid:emergency_id>/en-route/",
-        emergencies.emergency_en_route,
+        response.emergency_en_route,
         name="emergency_en_route",
     ),
-    path("e/<uuid:emergency_id>/on-site/", emergencies.emergency_on_site, name="emergency_on_site"),
-    path("e/<uuid:emergency_id>/resolve/", emergencies.emergency_resolve, name="emergency_resolve"),
-    path("e/<uuid:emergency_id>/notes/", emergencies.emergency_note, name="emergency_note"),
+    path("e/<uuid:emergency_id>/on-site/", response.emergency_on_site, name="emergency_on_site"),
+    path("e/<uuid:emergency_id>/resolve/", response.emergency_resolve, name="emergency_resolve"),
+    path("e/<uuid:emergency_id>/notes/", response.emergency_note, name="emergency_note"),
+    path(
+        "e/<uuid:emergency_id>/times/",
+        response.emergency_time_correct,
+        name="emergency_time_correct",
+    ),
     path("ack/<str:token>/", emergencies.ack_link, name="emergency_ack_link"),
     path("people/<uuid:person_id>/checkins/", checkins.person_checkins, name="person_checkins"),
     path(

@@ -1,18 +1,15 @@
-"""The emergency line's staff pages: log a call, the live board, one emergency with its timed
-events and actions, the one-time acknowledgement link, and the response-time report.
+"""The emergency line's staff pages: log a call (opening an emergency, or only logging the
+call), the live board, the one-time acknowledgement link, and the response-time report. One
+emergency's page and its actions are in views_response; logged calls in views_calls.
 
 Thin interfaces: parse, call one selector or service, render. Emergencies are fetched through
 refuge.alerts.selectors_emergencies (need-to-know via security.access.scope); outsiders get 404.
-Every state change is a POST with a CSRF token; a refused one re-renders the page with the reason
-and status 400. The pages work without JavaScript; htmx only refreshes the board.
+A page the user's role may never use (the board for an analyst) answers 403 and says who uses
+it (`role_refused`). The pages work without JavaScript; htmx only refreshes the board.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -23,57 +20,26 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from refuge.accounts.models import User
 from refuge.alerts import selectors_emergencies as selectors
-from refuge.alerts.forms_emergencies import CallForm, NoteForm, ResolveForm
-from refuge.alerts.models import (
-    Emergency,
-    EmergencyEvent,
-    EmergencySource,
-    EmergencyState,
-    Outcome,
-)
+from refuge.alerts.display import SECONDS_PER_MINUTE, elapsed
+from refuge.alerts.forms_emergencies import CallForm
+from refuge.alerts.models import Emergency
+from refuge.alerts.services import calls, response
 from refuge.alerts.services import emergencies as services
-from refuge.alerts.services import response
 from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.core.web import apply_domain_error
-from refuge.security import access
-from refuge.security.sealing import SealedError
 
-SECONDS_PER_MINUTE = 60
-SECONDS_PER_HOUR = 3600
-SECONDS_PER_DAY = 86400
+__all__ = ["elapsed"]  # re-exported: the check-in pages format durations the same way
+
 UNAUTHORIZED = 401
 NOT_FOUND = 404
-# Event facts worth showing next to an event; anything else in its data stays out of the page.
-EVENT_FACTS = {
-    "source": gettext_lazy("Source"),
-    "step": gettext_lazy("Step"),
-    "round": gettext_lazy("Round"),
-    "channel": gettext_lazy("Channel"),
-    "late": gettext_lazy("Late"),
-    "outcome": gettext_lazy("Outcome"),
-    "people": gettext_lazy("People"),
-    "via": gettext_lazy("Via"),
-    "field": gettext_lazy("Adds to"),
-}
-# Notes written while sealed stand in for the field they would have extended.
-NOTE_FIELDS = {
-    "heard": gettext_lazy("What was heard"),
-    "location_hint": gettext_lazy("Location hint"),
-    "resolution_note": gettext_lazy("Resolution note"),
-}
-CHOICE_FACTS = {
-    "source": dict(EmergencySource.choices),
-    "outcome": dict(Outcome.choices),
-    "field": NOTE_FIELDS,
-}
+FORBIDDEN = 403
 
 
 def _actor(request: HttpRequest) -> User:
@@ -83,27 +49,26 @@ def _actor(request: HttpRequest) -> User:
     return request.user
 
 
-def elapsed(value: dt.timedelta | None) -> str:
-    """A duration as staff read it on a board: "4 min 07 s", "1 h 05 min", "2 d 3 h"."""
-    if value is None:
-        return "—"
-    seconds = max(int(value.total_seconds()), 0)
-    days, rest = divmod(seconds, SECONDS_PER_DAY)
-    hours, rest = divmod(rest, SECONDS_PER_HOUR)
-    minutes, secs = divmod(rest, SECONDS_PER_MINUTE)
-    if days:
-        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": minutes}
-    if minutes:
-        return _("%(minutes)d min %(seconds)02d s") % {"minutes": minutes, "seconds": secs}
-    return _("%(seconds)d s") % {"seconds": secs}
+def role_refused(request: HttpRequest, *, title: str, who: str) -> HttpResponse:
+    """403 for a page the user's role may never use, saying who uses it. (An object outside
+    the user's need-to-know is a 404 instead, like one that does not exist: docs/alerting.md.)"""
+    actor = _actor(request)
+    context = {"title": title, "who": who, "role": actor.get_role_display()}
+    return render(request, "alerts/role_refused.html", context, status=FORBIDDEN)
 
 
-def _since(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    if start is None or end is None:
-        return "—"
-    return elapsed(end - start)
+def line_refused(request: HttpRequest) -> HttpResponse:
+    """The refusal of the emergency line's pages to roles that see no emergency."""
+    return role_refused(
+        request,
+        title=_("The emergency line"),
+        who=_(
+            "Emergencies are handled by hotline operators and coordinators, and by the case "
+            "workers and lawyers of the people concerned. Administrators and documentation "
+            "analysts see no emergency, by design: an account that is not needed on the line "
+            "cannot leak it."
+        ),
+    )
 
 
 # --- The live board -------------------------------------------------------------------------------
@@ -116,7 +81,11 @@ def _board_context(actor: User, *, loaded_at: int) -> dict[str, Any]:
             "people": row.people,
             "since_reported": elapsed(row.since_reported),
             "since_opened": elapsed(row.since_opened),
-            "to_acknowledge": _since(row.emergency.reported_at, row.emergency.acknowledged_at),
+            "to_acknowledge": (
+                elapsed(row.emergency.acknowledged_at - row.emergency.reported_at)
+                if row.emergency.acknowledged_at
+                else "—"
+            ),
         }
         for row in selectors.emergency_board(actor=actor)
     ]
@@ -136,7 +105,7 @@ def _board_context(actor: User, *, loaded_at: int) -> dict[str, Any]:
 def board(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if not selectors.sees_emergencies(actor=actor):
-        raise Http404
+        return line_refused(request)
     context = _board_context(actor, loaded_at=int(clock.now().timestamp()))
     return render(request, "alerts/emergency_board.html", context)
 
@@ -151,7 +120,7 @@ def board_partial(request: HttpRequest) -> HttpResponse:
         refused["HX-Redirect"] = redirect_to_login(reverse("alerts:board"))["Location"]
         return refused
     if not selectors.sees_emergencies(actor=request.user):
-        raise Http404
+        return line_refused(request)
     try:
         loaded_at = int(request.GET.get("loaded", ""))
     except ValueError:
@@ -161,225 +130,73 @@ def board_partial(request: HttpRequest) -> HttpResponse:
 
 # --- Log a call -----------------------------------------------------------------------------------
 
+# The button pressed on "Log a call": open an emergency (pages at once) or only log the call.
+OPEN_EMERGENCY = "open"
+LOG_ONLY = "log"
+
+
+def _call_errors(error: DomainError) -> DomainError:
+    """The emergency service names the call's time "reported_at" (the emergency's field); the
+    form calls it "received_at", like a logged call."""
+    if "reported_at" in error.field_errors:
+        error.field_errors["received_at"] = error.field_errors.pop("reported_at")
+    return error
+
+
+def _log_only(request: HttpRequest, actor: User, data: dict[str, Any]) -> HttpResponse:
+    call = calls.call_log(
+        actor=actor,
+        caller=data["caller"],
+        heard=data["heard"],
+        location_hint=data["location_hint"],
+        people=list(data["people"]),
+        received_at=data["received_at"],
+    )
+    messages.success(request, _("Call %(code)s is logged; nobody was paged.") % {"code": call.code})
+    return redirect("alerts:call_detail", call_id=call.pk)
+
+
+def _open_emergency(request: HttpRequest, actor: User, data: dict[str, Any]) -> HttpResponse:
+    emergency = services.emergency_open_call(
+        actor=actor,
+        caller=data["caller"],
+        heard=data["heard"],
+        location_hint=data["location_hint"],
+        people=list(data["people"]),
+        cases=[],  # the people's open cases are linked by the service
+        reported_at=data["received_at"],
+    )
+    messages.success(
+        request,
+        _("Emergency %(code)s is open; escalation has started.") % {"code": emergency.code},
+    )
+    return redirect("alerts:emergency_detail", emergency_id=emergency.pk)
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def call_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if not selectors.sees_emergencies(actor=actor):
-        raise Http404
+        return line_refused(request)
     form = CallForm(
         request.POST if request.method == "POST" else None,
         people=selectors.call_people_choices(actor=actor),
     )
+    # A form without the button's value (an older page, a script) opens the emergency, as the
+    # form always did; an unknown value is refused rather than guessed.
+    action = request.POST.get("action") or OPEN_EMERGENCY
+    if form.is_bound and action not in {OPEN_EMERGENCY, LOG_ONLY}:
+        form.add_error(None, _("Choose “Open the emergency” or “Log the call only”."))
     if form.is_bound and form.is_valid():
+        record = _log_only if action == LOG_ONLY else _open_emergency
         try:
-            emergency = services.emergency_open_call(
-                actor=actor,
-                caller=form.cleaned_data["caller"],
-                heard=form.cleaned_data["heard"],
-                location_hint=form.cleaned_data["location_hint"],
-                people=list(form.cleaned_data["people"]),
-                cases=[],  # the people's open cases are linked by the service
-            )
+            return record(request, actor, form.cleaned_data)
         except DomainError as error:
-            apply_domain_error(form, error)
-        else:
-            messages.success(
-                request,
-                _("Emergency %(code)s is open; escalation has started.") % {"code": emergency.code},
-            )
-            return redirect("alerts:emergency_detail", emergency_id=emergency.pk)
+            apply_domain_error(form, _call_errors(error))
     status = 400 if form.is_bound else 200
-    return render(request, "alerts/emergency_call.html", {"form": form}, status=status)
-
-
-# --- One emergency --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventRow:
-    event: EmergencyEvent
-    since_call: str
-    facts: list[tuple[str, str]]
-    note: str | None
-
-
-def _fact_value(value: Any, choices: dict[str, Any] | None = None) -> str:
-    if choices is not None:
-        return str(choices.get(value, value))
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def _event_rows(actor: User, emergency: Emergency) -> list[EventRow]:
-    rows = []
-    for item in selectors.emergency_events(actor=actor, emergency=emergency):
-        data = item.data or {}
-        facts = [
-            (str(label), _fact_value(data[key], CHOICE_FACTS.get(key)))
-            for key, label in EVENT_FACTS.items()
-            if data.get(key) not in (None, "", [], False)
-        ]
-        item.emergency = emergency  # the note is under the emergency's key, loaded already
-        try:
-            note = selectors.event_note_text(event=item)
-        except SealedError:  # alerts work while sealed; the note's text waits for the unseal
-            note = _("(sealed: readable after the unseal)")
-        rows.append(EventRow(item, _since(emergency.reported_at, item.at), facts, note))
-    return rows
-
-
-def _text_unless_sealed(actor: User, emergency: Emergency) -> selectors.EmergencyText | None:
-    """None while sealed: the page still works, the encrypted parts say "sealed"."""
-    try:
-        return selectors.emergency_text(actor=actor, emergency=emergency)
-    except SealedError:
-        return None
-
-
-def _render_detail(
-    request: HttpRequest,
-    emergency: Emergency,
-    *,
-    resolve_form: ResolveForm | None = None,
-    note_form: NoteForm | None = None,
-    error: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    actor = _actor(request)
-    state = emergency.state
-    context = {
-        "emergency": emergency,
-        "people": selectors.emergency_people(emergency=emergency),
-        "cases": selectors.emergency_cases(actor=actor, emergency=emergency),
-        "text": _text_unless_sealed(actor, emergency),
-        "events": _event_rows(actor, emergency),
-        "times": [
-            (_("Call or SOS"), emergency.reported_at, "—"),
-            (_("Opened"), emergency.opened_at, _since(emergency.reported_at, emergency.opened_at)),
-            *(
-                (label, at, _since(emergency.reported_at, at))
-                for label, at in (
-                    (_("First notification"), emergency.first_notified_at),
-                    (_("Acknowledged"), emergency.acknowledged_at),
-                    (_("On the way"), emergency.en_route_at),
-                    (_("On site"), emergency.on_site_at),
-                    (_("Resolved"), emergency.resolved_at),
-                )
-                if at is not None
-            ),
-        ],
-        "can_acknowledge": state == EmergencyState.OPEN,
-        "can_en_route": state in {EmergencyState.OPEN, EmergencyState.ACKNOWLEDGED},
-        "can_on_site": state
-        in {EmergencyState.OPEN, EmergencyState.ACKNOWLEDGED, EmergencyState.EN_ROUTE},
-        "is_active": emergency.is_active,
-        "resolve_form": resolve_form or ResolveForm(),
-        "note_form": note_form or NoteForm(),
-        "error": error,
-    }
-    return render(request, "alerts/emergency_detail.html", context, status=status)
-
-
-def _emergency(request: HttpRequest, emergency_id: uuid.UUID, action: str) -> Emergency:
-    return selectors.emergency_get(actor=_actor(request), emergency_id=emergency_id, action=action)
-
-
-@login_required
-@require_GET
-def emergency_detail(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    return _render_detail(request, _emergency(request, emergency_id, access.VIEW))
-
-
-def _detail_url(emergency: Emergency, anchor: str = "") -> str:
-    url = reverse("alerts:emergency_detail", args=[emergency.pk])
-    return f"{url}#{anchor}" if anchor else url
-
-
-def _act(
-    request: HttpRequest,
-    emergency_id: uuid.UUID,
-    change: Callable[..., Any],
-    done: str,
-) -> HttpResponse:
-    actor = _actor(request)
-    emergency = _emergency(request, emergency_id, access.EDIT)
-    try:
-        change(actor=actor, emergency=emergency)
-    except DomainError as error:
-        emergency.refresh_from_db()
-        return _render_detail(request, emergency, error=error.message, status=400)
-    messages.success(request, done % {"code": emergency.code})
-    return redirect(_detail_url(emergency))
-
-
-@login_required
-@require_POST
-def emergency_acknowledge(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    return _act(
-        request, emergency_id, response.emergency_acknowledge, _("You acknowledged %(code)s.")
-    )
-
-
-@login_required
-@require_POST
-def emergency_en_route(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    return _act(
-        request, emergency_id, response.emergency_en_route, _("%(code)s: you are on the way.")
-    )
-
-
-@login_required
-@require_POST
-def emergency_on_site(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    return _act(request, emergency_id, response.emergency_on_site, _("%(code)s: you are on site."))
-
-
-@login_required
-@require_POST
-def emergency_resolve(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    actor = _actor(request)
-    emergency = _emergency(request, emergency_id, access.EDIT)
-    form = ResolveForm(request.POST)
-    if form.is_valid():
-        try:
-            response.emergency_resolve(
-                actor=actor,
-                emergency=emergency,
-                outcome=form.cleaned_data["outcome"],
-                note=form.cleaned_data["note"],
-            )
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
-            messages.success(request, _("%(code)s is resolved.") % {"code": emergency.code})
-            return redirect(_detail_url(emergency))
-    emergency.refresh_from_db()
-    return _render_detail(request, emergency, resolve_form=form, status=400)
-
-
-@login_required
-@require_POST
-def emergency_note(request: HttpRequest, emergency_id: uuid.UUID) -> HttpResponse:
-    actor = _actor(request)
-    emergency = _emergency(request, emergency_id, access.LOG)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            response.emergency_add_note(
-                actor=actor, emergency=emergency, text=form.cleaned_data["text"]
-            )
-        except DomainError as error:
-            apply_domain_error(form, error)
-        else:
-            messages.success(request, _("Note added."))
-            return redirect(_detail_url(emergency, "events"))
-    emergency.refresh_from_db()
-    return _render_detail(request, emergency, note_form=form, status=400)
+    context = {"form": form, "open_emergency": OPEN_EMERGENCY, "log_only": LOG_ONLY}
+    return render(request, "alerts/emergency_call.html", context, status=status)
 
 
 # --- The one-time acknowledgement link ------------------------------------------------------------
@@ -424,6 +241,15 @@ def ack_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    if not selectors.sees_report(actor=actor):
+        return role_refused(
+            request,
+            title=_("Response times"),
+            who=_(
+                "The response-time report is for the emergency line: hotline operators and "
+                "coordinators."
+            ),
+        )
     try:
         months = int(request.GET.get("months", selectors.REPORT_MONTHS))
     except ValueError:

@@ -125,6 +125,7 @@ TEMPLATES = [
                 "refuge.core.context_processors.refuge",
                 "refuge.security.sealed_web.seal_banner",
                 "refuge.accounts.context_processors.security",
+                "refuge.alerts.context_processors.open_emergencies",
             ],
         },
     },

@@ -1,6 +1,7 @@
 """JSON endpoints of the emergency line's staff side: emergencies (list, log a call, one
-emergency, its events, acknowledge, on the way, on site, resolve, notes) and a person's check-in
-schedule (read, set, pause, resume, PINs, personal link).
+emergency, acknowledge, on the way, on site, resolve) and a person's check-in schedule (read,
+set, pause, resume, PINs, personal link). An emergency's events, notes, pages and time
+corrections are in emergency_records; calls logged without paging in calls.
 
 Emergencies are fetched through refuge.alerts.selectors_emergencies (need-to-know via
 security.access.scope); a person's schedule follows the person (reading needs VIEW, changing
@@ -10,6 +11,7 @@ PINs are accepted, never returned; a new personal link is returned once.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,23 +21,24 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from refuge.accounts.api import (
+    ErrorOut,
     Fetch,
     actor,
     paginate,
     responses,
 )
 from refuge.accounts.models import User
+from refuge.alerts import selectors_calls
 from refuge.alerts import selectors_emergencies as selectors
 from refuge.alerts.api.emergency_schemas import (
     CallIn,
+    CallRefOut,
     CaseRefOut,
     EmergencyFilterIn,
     EmergencyListOut,
     EmergencyOut,
     EmergencyPage,
-    EventOut,
     LinkOut,
-    NoteIn,
     PauseIn,
     PinsIn,
     ResolveIn,
@@ -45,7 +48,6 @@ from refuge.alerts.api.emergency_schemas import (
 from refuge.alerts.models import (
     CheckinSchedule,
     Emergency,
-    EmergencyEvent,
     EmergencySource,
     EmergencyState,
     Outcome,
@@ -57,20 +59,8 @@ from refuge.people.models import ProtectedPerson
 from refuge.security import access
 from refuge.security.sealing import SealedError
 
+FORBIDDEN = 403
 router = Router(tags=["emergency line"])
-
-# Event data shown to clients: structured facts only (a note's ciphertext stays inside).
-EVENT_DATA_KEYS = (
-    "source",
-    "priority",
-    "late",
-    "people",
-    "step",
-    "round",
-    "channel",
-    "via",
-    "field",
-)
 
 
 def _emergency(user: User, emergency_id: UUID, action: str) -> Emergency:
@@ -129,28 +119,16 @@ def _out(user: User, emergency: Emergency) -> EmergencyOut:
             CaseRefOut(id=c.id, code=c.code, visible=c.visible)
             for c in selectors.emergency_cases(actor=user, emergency=emergency)
         ],
+        calls=[
+            CallRefOut(id=c.id, code=c.code, received_at=c.received_at, visible=c.visible)
+            for c in selectors_calls.emergency_calls(actor=user, emergency=emergency)
+        ],
         team=TeamRefOut(id=team.pk, name=team.name) if team else None,
+        may_resolve=selectors.emergency_may_resolve(actor=user, emergency=emergency),
         sealed=text is None,
         heard=text.heard if text else None,
         location_hint=text.location_hint if text else None,
         resolution_note=text.resolution_note if text else None,
-    )
-
-
-def _event_out(event: EmergencyEvent) -> EventOut:
-    data = event.data or {}
-    try:
-        note, sealed = selectors.event_note_text(event=event), False
-    except SealedError:
-        note, sealed = None, True
-    return EventOut(
-        id=event.pk,
-        kind=EmergencyEvent.Kind(event.kind),
-        at=event.at,
-        actor=event.actor.get_username() if event.actor else None,
-        data={key: data[key] for key in EVENT_DATA_KEYS if key in data},
-        note=note,
-        sealed=sealed,
     )
 
 
@@ -213,18 +191,6 @@ def emergency_detail(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
     return _out(user, _emergency(user, emergency_id, access.VIEW))
 
 
-@router.get(
-    "/emergencies/{emergency_id}/events",
-    response=responses(200, list[EventOut]),
-    summary="Every timed step of an emergency, oldest first",
-)
-def emergency_events(request: HttpRequest, emergency_id: UUID) -> list[EventOut]:
-    user = actor(request)
-    emergency = _emergency(user, emergency_id, access.VIEW)
-    events = selectors.emergency_events(actor=user, emergency=emergency)
-    return [_event_out(e) for e in events]
-
-
 def _act(request: HttpRequest, emergency_id: UUID, change: Any) -> EmergencyOut:
     user = actor(request)
     emergency = change(actor=user, emergency=_emergency(user, emergency_id, access.EDIT))
@@ -237,7 +203,9 @@ def _act(request: HttpRequest, emergency_id: UUID, change: Any) -> EmergencyOut:
     summary="“I have it”: paging stops until “on my way” is due",
 )
 def emergency_acknowledge(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
-    return _act(request, emergency_id, response.emergency_acknowledge)
+    return _act(
+        request, emergency_id, partial(response.emergency_acknowledge, via=response.VIA_API)
+    )
 
 
 @router.post(
@@ -261,29 +229,25 @@ def emergency_on_site(request: HttpRequest, emergency_id: UUID) -> EmergencyOut:
 @router.post(
     "/emergencies/{emergency_id}/resolve",
     response=responses(200, EmergencyOut),
-    summary="Resolve with an outcome (422 when resolved already)",
+    summary=(
+        "Resolve with an outcome (403 when you may not resolve it: see may_resolve; "
+        "422 when resolved already)"
+    ),
 )
-def emergency_resolve(request: HttpRequest, emergency_id: UUID, payload: ResolveIn) -> EmergencyOut:
+def emergency_resolve(
+    request: HttpRequest, emergency_id: UUID, payload: ResolveIn
+) -> EmergencyOut | Status[ErrorOut]:
     user = actor(request)
-    emergency = response.emergency_resolve(
-        actor=user,
-        emergency=_emergency(user, emergency_id, access.EDIT),
-        outcome=payload.outcome,
-        note=payload.note,
-    )
+    try:
+        emergency = response.emergency_resolve(
+            actor=user,
+            emergency=_emergency(user, emergency_id, access.EDIT),
+            outcome=payload.outcome,
+            note=payload.note,
+        )
+    except response.ResolveRefusedError as refused:
+        return Status(FORBIDDEN, ErrorOut(detail=refused.message))
     return _out(user, emergency)
-
-
-@router.post(
-    "/emergencies/{emergency_id}/notes",
-    response=responses(201, EventOut),
-    summary="Add a note (encrypted) to the emergency's events",
-)
-def emergency_note(request: HttpRequest, emergency_id: UUID, payload: NoteIn) -> Status[EventOut]:
-    user = actor(request)
-    emergency = _emergency(user, emergency_id, access.LOG)
-    note = response.emergency_add_note(actor=user, emergency=emergency, text=payload.text)
-    return Status(201, _event_out(note))
 
 
 # --- Check-in schedules ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
@@ -21,7 +21,7 @@ from refuge.alerts.models import (
     EmergencyState,
     Outcome,
 )
-from refuge.alerts.services import checkins, response
+from refuge.alerts.services import checkins, corrections, response
 from refuge.cases.api.schemas import PersonRefOut, TeamRefOut, UserRefOut
 
 MAX_TEXT = response.MAX_NOTE
@@ -52,11 +52,25 @@ class EmergencyListOut(Schema):
     outcome: Outcome | None
 
 
+class CallRefOut(Schema):
+    id: UUID
+    code: str
+    received_at: dt.datetime
+    visible: bool = Field(description="May you open the logged call (GET /calls/{id})?")
+
+
 class EmergencyOut(EmergencyListOut):
     caller: PersonRefOut | None = Field(description="Null: an unknown caller (or not a call).")
     people_refs: list[PersonRefOut]
     cases: list[CaseRefOut]
+    calls: list[CallRefOut] = Field(description="Logged calls turned into this emergency.")
     team: TeamRefOut | None
+    may_resolve: bool = Field(
+        description=(
+            "May you resolve it? Coordinators; the case workers and lawyers of its team or of "
+            "one of its cases; an operator only when it concerns nobody (an unknown caller's)."
+        )
+    )
     sealed: bool = Field(description="Refuge is sealed: the three texts below are null until then.")
     heard: str | None = Field(description="Decrypted; the read is audited. Null while sealed.")
     location_hint: str | None
@@ -73,14 +87,57 @@ class EmergencyFilterIn(PageIn):
     )
 
 
+class FactOut(Schema):
+    label: str = Field(description="Translated, as on the emergency's page.")
+    value: str = Field(description="Translated, as on the emergency's page.")
+
+
 class EventOut(Schema):
     id: UUID
     kind: EventKind
     at: dt.datetime
     actor: str | None = Field(description="Username; null for the system.")
-    data: dict[str, Any] = Field(description="Structured facts (source, step, channel, ...).")
-    note: str | None = Field(description="The text of a note event, decrypted.")
+    actor_name: str = Field(description="The staff member's display name, or “system”.")
+    data: dict[str, Any] = Field(
+        description=(
+            "Structured facts: source, step, channel (kind), via, ...; for notifications also "
+            "recipient (id), recipient_name, channel_label, delivery (sent or failed), attempt "
+            "and next_attempt_at; for time corrections field, from, to and original (the time "
+            "first recorded)."
+        )
+    )
+    facts: list[FactOut] = Field(description="The same facts in words, as the page shows them.")
+    note: str | None = Field(
+        description="The text of a note event, or a time correction's reason, decrypted."
+    )
     sealed: bool = Field(description="Refuge is sealed: the note's text is null until then.")
+
+
+class PagingOut(Schema):
+    """One notification of the emergency: who was paged, how, and what became of it."""
+
+    notification: UUID
+    recipient: UserRefOut
+    recipient_name: str
+    step: int = Field(description="1-based, as the policy numbers its steps.")
+    round: int = Field(description="1-based: the policy's repetition.")
+    channel: str = Field(description="The channel kind (email, telegram, ...); empty for none.")
+    channel_label: str
+    state: str = Field(description="pending, sent, failed or cancelled.")
+    state_label: str
+    attempts: int = Field(description="Failed attempts so far.")
+    paged_at: dt.datetime
+    sent_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(description="While it is still being tried.")
+    last_attempt_at: dt.datetime | None
+
+
+class TimeCorrectionIn(InputSchema):
+    field: Literal["reported_at", "acknowledged_at", "en_route_at", "on_site_at"] = Field(
+        description="Which recorded time (reported_at: the call time, for calls only)."
+    )
+    at: AwareDatetime = Field(description="The correct time.")
+    reason: str = Field(max_length=corrections.MAX_REASON, pattern=NO_NUL)
 
 
 class CallIn(InputSchema):
@@ -88,7 +145,13 @@ class CallIn(InputSchema):
     heard: str = Field(max_length=MAX_TEXT, pattern=NO_NUL)
     location_hint: str = Field("", max_length=MAX_TEXT, pattern=NO_NUL)
     people: list[UUID] = Field(default_factory=list, max_length=MAX_PEOPLE)
-    reported_at: AwareDatetime | None = Field(None, description="When the call came; now.")
+    reported_at: AwareDatetime | None = Field(
+        None,
+        description=(
+            "When the call came in; null: now. Not in the future, at most 7 days ago "
+            "(422 otherwise)."
+        ),
+    )
 
 
 class ResolveIn(InputSchema):

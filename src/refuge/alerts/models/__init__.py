@@ -5,6 +5,7 @@ deadlines, policies, staff channels. What was heard on a call and where it happe
 fields under their own keys, and never go into a notification.
 """
 
+from refuge.alerts.models.calls import CallRecord
 from refuge.alerts.models.checkins import (
     ChannelBinding,
     Checkin,
@@ -36,6 +37,7 @@ from refuge.alerts.models.escalation import (
 __all__ = [
     "ACTIVE_STATES",
     "Alert",
+    "CallRecord",
     "ChannelBinding",
     "Checkin",
     "CheckinLink",

@@ -147,6 +147,7 @@ class EmergencyEvent(models.Model):
         EN_ROUTE = "en_route", _("On the way")
         ON_SITE = "on_site", _("On site")
         NOTE = "note", _("Note")
+        TIME_CORRECTED = "time_corrected", _("Time corrected")
         CANCEL_REQUESTED = "cancel_requested", _("Cancelled by the person")
         RESOLVED = "resolved", _("Resolved")
 

@@ -133,7 +133,7 @@ class StaffChannel(UUIDModel):
     """How to reach a staff member, in their order of preference (failover goes down the list)."""
 
     class Kind(models.TextChoices):
-        EMAIL = "email", _("Email")
+        EMAIL = "email", _("E-mail")
         TELEGRAM = "telegram", _("Telegram")
         SIGNAL = "signal", _("Signal")
         MATRIX = "matrix", _("Matrix")

@@ -35,7 +35,7 @@ from refuge.alerts.models import (
     Outcome,
     Priority,
 )
-from refuge.alerts.services import escalation, notes
+from refuge.alerts.services import call_time, escalation, notes
 from refuge.cases.models import Case, CaseStatus
 from refuge.core import clock, jobs, wakeup
 from refuge.core.errors import DomainError
@@ -360,33 +360,29 @@ def emergency_open_call(
 ) -> Emergency:
     """The operator's record of a call to the emergency line; escalation starts at once.
 
-    `people`, `cases` and `caller` must have been fetched through access by the interface; they
-    are checked again here."""
+    `reported_at` is when the call came in (default: now; see services.call_time). `people`,
+    `cases` and `caller` must have been fetched through access by the interface; they are
+    checked again here."""
     if actor.role in NO_EMERGENCY_ROLES:
         raise DomainError(_("Your role cannot open emergencies."))
     errors: dict[str, list[str]] = {}
+    reported_at = call_time.call_time(reported_at, field="reported_at", errors=errors)
     heard = validation.clean_text(heard, limit=MAX_TEXT, field="heard", errors=errors)
     location_hint = validation.clean_text(
         location_hint, limit=MAX_TEXT, field="location_hint", errors=errors
     )
-    everyone = list({p.pk: p for p in [*people, *([caller] if caller else [])]}.values())
-    ids = {p.pk for p in everyone}
-    if access.scope(actor, ProtectedPerson.objects.filter(pk__in=ids)).count() != len(ids):
-        errors.setdefault("people", []).append(_("One of the chosen people cannot be found."))
+    everyone = visible_people(actor, [*people, *([caller] if caller else [])], errors=errors)
     case_ids = {c.pk for c in cases}
     if access.scope(actor, Case.objects.filter(pk__in=case_ids)).count() != len(case_ids):
         errors.setdefault("cases", []).append(_("One of the chosen cases cannot be found."))
     if errors:
         raise DomainError(_("Please correct the errors below."), field_errors=errors)
-    now = clock.now()
-    if reported_at is not None and reported_at > now:
-        reported_at = now
     return raise_alert(
         source=EmergencySource.CALL,
         people=everyone,
         cases=cases,
         priority=Priority.HIGH,
-        reported_at=reported_at or now,
+        reported_at=reported_at,
         dedupe_key=f"call:{uuid.uuid4()}",
         actor=actor,
         caller=caller,
@@ -394,6 +390,18 @@ def emergency_open_call(
         location_hint=location_hint,
         team=team,
     )
+
+
+def visible_people(
+    actor: User, people: Sequence[ProtectedPerson], *, errors: dict[str, list[str]]
+) -> list[ProtectedPerson]:
+    """`people`, each once, after checking again that `actor` may see every one of them (an
+    error under "people" otherwise)."""
+    everyone = list({p.pk: p for p in people}.values())
+    ids = {p.pk for p in everyone}
+    if access.scope(actor, ProtectedPerson.objects.filter(pk__in=ids)).count() != len(ids):
+        errors.setdefault("people", []).append(_("One of the chosen people cannot be found."))
+    return everyone
 
 
 def cancel_by_person(

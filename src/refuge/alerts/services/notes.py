@@ -12,6 +12,8 @@ import base64
 import uuid
 from typing import Any
 
+from django.db import models
+
 from refuge.alerts.models import Emergency, EmergencyEvent
 from refuge.core import clock
 from refuge.security.crypto import FieldContext, get_crypto
@@ -27,39 +29,55 @@ FIELD_HEARD = "heard"
 FIELD_LOCATION_HINT = "location_hint"
 FIELD_RESOLUTION_NOTE = "resolution_note"
 _FIELDS = (FIELD_HEARD, FIELD_LOCATION_HINT, FIELD_RESOLUTION_NOTE)
+# Events whose text (a note, the reason of a time correction) is encrypted this way.
+TEXT_KINDS = (EmergencyEvent.Kind.NOTE, EmergencyEvent.Kind.TIME_CORRECTED)
 
 
-def keys_open(emergency: Emergency, *key_fields: str) -> bool:
-    """Whether the emergency's own data keys open (the server is unsealed). While sealed, new
+def keys_open(record: models.Model, *key_fields: str) -> bool:
+    """Whether the record's own data keys open (the server is unsealed). While sealed, new
     text goes into notes with keys of their own instead of extending the emergency's fields."""
     try:
         for key_field in key_fields:
-            record_key(emergency, key_field)
+            record_key(record, key_field)
     except SealedError:
         return False
     return True
 
 
 def write_note(
-    emergency: Emergency, *, actor: Any, text: str, field: str | None = None
+    emergency: Emergency,
+    *,
+    actor: Any,
+    text: str,
+    field: str | None = None,
+    kind: str = EmergencyEvent.Kind.NOTE,
+    facts: dict[str, Any] | None = None,
 ) -> EmergencyEvent:
-    """Append a NOTE event holding `text`, encrypted under a new data key of its own.
+    """Append a NOTE event (or another kind with a text, such as a time correction and its
+    reason) holding `text`, encrypted under a new data key of its own, next to the plain
+    structured `facts`.
 
     A location hint gets a location key, like the emergency's own location hint. The caller
     holds the transaction and writes the audit entry."""
     if field is not None and field not in _FIELDS:
         raise ValueError(f"unknown note field {field!r}")
+    if kind not in TEXT_KINDS:
+        raise ValueError(f"events of kind {kind!r} carry no text")
     purpose = DataKey.Purpose.LOCATION if field == FIELD_LOCATION_HINT else DataKey.Purpose.RECORD
     key, dek = new_data_key(purpose)
     note = EmergencyEvent(
         id=uuid.uuid4(),
         emergency=emergency,
-        kind=EmergencyEvent.Kind.NOTE,
+        kind=kind,
         at=clock.now(),
         actor=actor,
     )
     ciphertext = get_crypto().encrypt_field(dek, text, _context(note))
-    data = {"key": str(key.pk), "note": base64.b64encode(ciphertext).decode("ascii")}
+    data: dict[str, Any] = {
+        **(facts or {}),
+        "key": str(key.pk),
+        "note": base64.b64encode(ciphertext).decode("ascii"),
+    }
     if field is not None:
         data["field"] = field
     note.data = data
@@ -77,7 +95,7 @@ def event_note(note: EmergencyEvent) -> str | None:
     """The text of a note event (the caller has fetched the event through access)."""
     data = note.data or {}
     encoded = data.get("note")
-    if note.kind != EmergencyEvent.Kind.NOTE or not encoded:
+    if note.kind not in TEXT_KINDS or not encoded:
         return None
     if data.get("key"):
         dek = open_data_key(DataKey.objects.get(pk=data["key"]))

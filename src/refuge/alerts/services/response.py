@@ -5,7 +5,9 @@ forward (a lawyer who says "on my way" has acknowledged), never backward, except
 acknowledgement not followed by "on my way" before `ack_expires_at` falls back to open and
 escalation resumes (`escalation.ack_expiry_tick`). Resolving is allowed from every active state.
 Every action stops the paging (pending notifications are cancelled), is audited and leaves a
-timed EmergencyEvent.
+timed EmergencyEvent. Whoever may see an emergency may act on it, except resolving, which closes
+it for good: `alerts.access.may_resolve` says who may (coordinators, the case team, and an
+operator only for an emergency that concerns nobody).
 
 Acknowledgement comes from the UI, from the one-time link in a notification, or by replying
 "ack E-7F3Q" on a staff channel; a reply from anyone else is ignored without telling them why.
@@ -21,7 +23,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from refuge.alerts.access import may_resolve
 from refuge.alerts.models import (
     ACTIVE_STATES,
     Emergency,
@@ -45,6 +49,16 @@ _REPLY_RE = re.compile(
 )
 # Outcomes staff may choose; "cancelled by the person" is the person's own, from their page.
 STAFF_OUTCOMES = tuple(o for o in Outcome.values if o != Outcome.CANCELLED_BY_PERSON)
+
+
+class ResolveRefusedError(DomainError):
+    """The actor may see the emergency but not resolve it (HTTP 403 in the API)."""
+
+
+RESOLVE_REFUSED = gettext_lazy(
+    "Only a coordinator or the case team can resolve an emergency about a person or a case; "
+    "an operator can resolve only an unknown caller's. Add a note and tell them."
+)
 
 
 def _locked(actor: Any, emergency: Emergency) -> Emergency:
@@ -89,12 +103,22 @@ def _acknowledge(emergency: Emergency, actor: Any, *, via: str) -> Emergency:
     return emergency
 
 
-def emergency_acknowledge(*, actor: Any, emergency: Emergency) -> Emergency:
+# How an acknowledgement arrived (the event's "via"): the staff pages, the API, the one-time
+# link in a notification, or a reply on a staff channel ("reply:<channel kind>").
+VIA_UI = "ui"
+VIA_API = "api"
+VIA_LINK = "link"
+VIA_REPLY = "reply"
+
+
+def emergency_acknowledge(*, actor: Any, emergency: Emergency, via: str = VIA_UI) -> Emergency:
     """ "I have it": stops the paging until "on my way" is due (the policy's time)."""
+    if via not in {VIA_UI, VIA_API}:
+        raise ValueError(f"unknown acknowledgement interface {via!r}")
     with transaction.atomic():
         locked = _locked(actor, emergency)
         _refuse_resolved(locked)
-        return _acknowledge(locked, actor, via="ui")
+        return _acknowledge(locked, actor, via=via)
 
 
 def emergency_acknowledge_by_token(token: str) -> Emergency:
@@ -117,7 +141,7 @@ def emergency_acknowledge_by_token(token: str) -> Emergency:
         emergency = Emergency.objects.select_for_update().get(pk=notification.emergency_id)
         if emergency.state != EmergencyState.OPEN:
             return emergency
-        return _acknowledge(emergency, notification.recipient, via="link")
+        return _acknowledge(emergency, notification.recipient, via=VIA_LINK)
 
 
 def acknowledge_by_reply(*, channel_kind: str, sender: str, text: str) -> Emergency | None:
@@ -144,7 +168,7 @@ def acknowledge_by_reply(*, channel_kind: str, sender: str, text: str) -> Emerge
             emergency = Emergency.objects.select_for_update().get(pk=pk)
             if emergency.state not in ACTIVE_STATES:
                 return None
-            return _acknowledge(emergency, user, via=f"reply:{channel_kind}")
+            return _acknowledge(emergency, user, via=f"{VIA_REPLY}:{channel_kind}")
     return None
 
 
@@ -208,6 +232,8 @@ def emergency_resolve(
     with transaction.atomic():
         locked = _locked(actor, emergency)
         _refuse_resolved(locked)
+        if not may_resolve(actor, locked):
+            raise ResolveRefusedError(str(RESOLVE_REFUSED))
         escalation.cancel_pending(locked)
         locked.state = EmergencyState.RESOLVED
         locked.outcome = outcome
