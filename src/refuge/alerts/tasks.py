@@ -9,9 +9,11 @@ outbox is delivered, so a step's first messages go out in the same tick that fir
 from __future__ import annotations
 
 from refuge.alerts import checkin_tasks  # noqa: F401 - registers missed check-in detection first
-from refuge.alerts.services import delivery, escalation
+from refuge.alerts.services import delivery, escalation, notice_delivery
 from refuge.core import jobs
 
 jobs.register_tick("alerts.ack_expiry", escalation.ack_expiry_tick)
 jobs.register_tick("alerts.escalation", escalation.escalation_tick)
 jobs.register_tick("alerts.delivery", delivery.deliver_due)
+# After the emergency line's own messages: a security notice never delays a page.
+jobs.register_tick("alerts.notice_delivery", notice_delivery.deliver_due_notices)

@@ -32,6 +32,7 @@ from refuge.alerts.models.escalation import (
     RotaOverride,
     StaffChannel,
 )
+from refuge.alerts.models.notices import NoticeDelivery
 
 __all__ = [
     "ACTIVE_STATES",
@@ -47,6 +48,7 @@ __all__ = [
     "EscalationPolicy",
     "EscalationStep",
     "InboundMessage",
+    "NoticeDelivery",
     "Notification",
     "NotificationAttempt",
     "OnCallRota",
