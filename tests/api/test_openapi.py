@@ -102,6 +102,9 @@ ROUTES = {
     ("post", "/api/v1/exports/{export_id}/approve"),
     ("post", "/api/v1/exports/{export_id}/reject"),
     ("post", "/api/v1/exports/{export_id}/download"),
+    # Coordinators' security notices, with where each was sent.
+    ("get", "/api/v1/notices"),
+    ("post", "/api/v1/notices/seen"),
 }
 
 

@@ -184,8 +184,19 @@ def _demo_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
+def _nobody_left_in(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 @pytest.mark.slow
-def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
+@pytest.mark.parametrize("ctrl_c", ["terminal", "demo_only"])
+def test_demo_serves_through_gunicorn_and_ctrl_c_stops_everything(tmp_path, ctrl_c):
+    """Ctrl-C in a terminal signals the whole process group (the demo, keyd, gunicorn and its
+    workers, the worker) at once; `kill -INT` reaches the demo alone, which stops the rest."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     demo = subprocess.Popen(
@@ -195,6 +206,7 @@ def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     seen: list[str] = []
     try:
@@ -214,15 +226,29 @@ def test_demo_serves_and_stops_both_children_on_sigint(tmp_path):
             assert f"  {username}" in output
         assert "DEMO VALUES" in output
         assert "PIN 3690, duress PIN 1470" in output
-        with urllib.request.urlopen(f"{url}/accounts/login/", timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{url}/accounts/login/", timeout=30) as response:  # noqa: S310
             assert response.status == 200
+            assert response.headers["Server"] == "gunicorn"
+        # Not the development server: WhiteNoise serves the static files inside gunicorn.
+        with urllib.request.urlopen(f"{url}/static/intake/page.css", timeout=30) as response:  # noqa: S310
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("text/css")
     finally:
-        demo.send_signal(signal.SIGINT)
+        if ctrl_c == "terminal":
+            os.killpg(demo.pid, signal.SIGINT)
+        else:
+            demo.send_signal(signal.SIGINT)
         rest, _ = demo.communicate(timeout=30)
     assert demo.returncode == 0, "".join(seen) + rest
     assert "Demo stopped." in rest
+    assert "keyd stopped (sealed)." in rest
+    assert "Traceback" not in rest, rest
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the web server is gone
+    deadline = time.monotonic() + 5
+    while not _nobody_left_in(demo.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)  # children already reaped by their parents a moment ago
+    assert _nobody_left_in(demo.pid), "a child of the demo outlived it"
 
 
 # --- the emergency line (steps 2-4) ---------------------------------------------------------------

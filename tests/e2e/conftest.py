@@ -1,4 +1,5 @@
-"""A real Refuge (demo data, `refuge runserver`) in a subprocess, and Debian's Chromium."""
+"""A real Refuge (demo data, gunicorn as `refuge demo` runs it) in a subprocess, and Debian's
+Chromium."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from refuge.demo import processes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -94,8 +97,9 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keyd = subprocess.Popen(
         [REFUGE, "keyd"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    # The web server `refuge demo` and production run: gunicorn with threaded workers.
     server = subprocess.Popen(
-        [REFUGE, "runserver", "--noreload", f"127.0.0.1:{port}"],
+        processes.web_server_command("127.0.0.1", port),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -103,9 +107,8 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+            if processes.answers_http("127.0.0.1", port):
+                break
             time.sleep(0.2)
         else:
             pytest.fail("the demo server did not start")

@@ -1,5 +1,7 @@
 """A local stand-in for the Telegram Bot API on 127.0.0.1: getMe, getUpdates, sendMessage and
-deleteMessage, enough for the bot's long polling. No network beyond the loopback."""
+deleteMessage, enough for the bot's long polling, and setWebhook, deleteWebhook and
+getWebhookInfo for webhook mode (getUpdates is refused while a webhook is set, as Telegram does).
+No network beyond the loopback."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class FakeBotApi:
     calls: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     confirmed: int = 0
+    webhook: dict[str, Any] = field(default_factory=dict)
     _next_update: int = 100
     _next_message: int = 1
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -80,7 +83,20 @@ class FakeBotApi:
                 },
             }
         if method == "getUpdates":
+            if self.webhook:
+                return 409, {
+                    "ok": False,
+                    "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is active",
+                }
             return 200, {"ok": True, "result": self._get_updates(params)}
+        if method in {"sendMessage", "deleteMessage"}:
+            return self._message_call(method, params)
+        if method in {"setWebhook", "deleteWebhook", "getWebhookInfo"}:
+            return self._webhook_call(method, params)
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+
+    def _message_call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "sendMessage":
             with self.lock:
                 self.sent.append({"chat_id": params["chat_id"], "text": params["text"]})
@@ -89,10 +105,24 @@ class FakeBotApi:
             chat = {"id": int(params["chat_id"]), "type": "private", "first_name": "P"}
             result = {"message_id": number, "date": int(time.time()), "chat": chat}
             return 200, {"ok": True, "result": {**result, "text": params["text"]}}
-        if method == "deleteMessage":
-            self.deleted.append((int(params["chat_id"]), int(params["message_id"])))
-            return 200, {"ok": True, "result": True}
-        return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        self.deleted.append((int(params["chat_id"]), int(params["message_id"])))
+        return 200, {"ok": True, "result": True}
+
+    def _webhook_call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "setWebhook":
+            self.webhook = dict(params)
+            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+        if method == "deleteWebhook":
+            self.webhook = {}
+            if str(params.get("drop_pending_updates", "")).lower() in {"true", "1"}:
+                self.updates.clear()
+            return 200, {"ok": True, "result": True, "description": "Webhook was deleted"}
+        info = {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.updates),
+        }
+        return 200, {"ok": True, "result": info}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)

@@ -42,6 +42,11 @@ CSRF_EXEMPT = {
         "Machine-to-machine webhook of the SMS gateway: no cookies; every request is "
         "authenticated by an HMAC-SHA256 signature over a fresh timestamp and the body."
     ),
+    "intake_hooks:telegram": (
+        "Telegram's webhook: machine to machine, no cookies; every request must carry the "
+        "secret registered with setWebhook in X-Telegram-Bot-Api-Secret-Token "
+        "(intake/views_telegram.py)."
+    ),
 }
 WEB_WRITE_METHODS = ("post",)
 API_WRITE_METHODS = ("post", "put", "patch", "delete")

@@ -1,4 +1,5 @@
-"""The client address used for login lockout (django-axes) and nothing else.
+"""The client address used for login lockout (django-axes) and to tell a login from a new place
+(refuge.accounts.places, which keeps only a keyed digest of its network), and nothing else.
 
 Behind nginx every request comes from 127.0.0.1; without the forwarded address a per-username
 lockout would let anyone who knows staff usernames lock the hotline out."""

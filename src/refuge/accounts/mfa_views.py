@@ -26,7 +26,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
-from refuge.accounts import factors, notices, stepup
+from refuge.accounts import factors, notices, places, stepup
 from refuge.accounts.forms import SecondFactorForm, StepUpForm, TotpConfirmForm
 from refuge.accounts.models import User
 from refuge.core.errors import DomainError
@@ -98,6 +98,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             else:
                 request.session.cycle_key()  # ASVS 7.2.4: a new session id once fully signed in
                 otp_login(request, device)
+                places.login_completed(request, actor)
                 if form.cleaned_data["method"] == "recovery":
                     messages.warning(
                         request,
@@ -204,6 +205,7 @@ def _after_totp(request: HttpRequest, actor: User, device: TOTPDevice) -> HttpRe
     if not factors.device_satisfies_role(actor, getattr(actor, "otp_device", None)):
         request.session.cycle_key()
         otp_login(request, device)
+        places.login_completed(request, actor)
     messages.success(request, _("The authenticator app is set up."))
     return redirect(_after_enrolment_url(actor))
 
@@ -331,8 +333,10 @@ def notice_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if actor.role != "coordinator":
         raise Http404
+    listed = list(notices.notice_list(actor=actor))
+    sent = notices.notice_deliveries(listed)
     context = {
-        "notices": notices.notice_list(actor=actor),
+        "notices": [(notice, sent.get(notice.pk, [])) for notice in listed],
         "open_count": notices.notice_open_count(actor=actor),
     }
     return render(request, "accounts/notice_list.html", context)

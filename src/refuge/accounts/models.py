@@ -112,7 +112,9 @@ class SecondFactorThrottle(models.Model):
 
 
 class SecurityNotice(UUIDModel):
-    """Something coordinators must look at: a lockout, a login stopped at the second factor."""
+    """Something coordinators must look at: a lockout, a login stopped at the second factor, a
+    login from a new place, the seal's state changing, a refused unseal share. Shown in the
+    interface and sent through the coordinators' notification channels (alerts)."""
 
     class Kind(models.TextChoices):
         LOGIN_LOCKED_OUT = "login_locked_out", _("Login locked out after wrong passwords")
@@ -121,6 +123,10 @@ class SecurityNotice(UUIDModel):
             "second_factor_locked_out",
             _("Account locked after wrong second-factor codes"),
         )
+        NEW_PLACE_LOGIN = "new_place_login", _("Signed in from a new place")
+        SEALED = "sealed", _("Refuge was sealed")
+        UNSEALED = "unsealed", _("Refuge was unsealed")
+        UNSEAL_SHARE_REFUSED = "unseal_share_refused", _("An unseal share was refused")
 
     kind = models.CharField(_("what happened"), max_length=40, choices=Kind.choices)
     # The account concerned, if the typed username is one (never the typed text otherwise).
@@ -139,3 +145,24 @@ class SecurityNotice(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class KnownPlace(models.Model):
+    """A network an account has signed in from (refuge.accounts.places). Only a keyed digest of
+    the network prefix is kept, never an address: enough to tell a new place from a known one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_places")
+    digest = models.CharField(max_length=64)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    objects: ClassVar[models.Manager[KnownPlace]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["user", "digest"], name="accounts_known_place_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"place of {self.user_id}"

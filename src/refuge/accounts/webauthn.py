@@ -30,7 +30,7 @@ from django_otp_webauthn.views import (
 )
 from typing_extensions import override
 
-from refuge.accounts import factors, stepup
+from refuge.accounts import factors, places, stepup
 from refuge.accounts.models import User
 
 
@@ -81,6 +81,7 @@ class RegistrationComplete(PostOnly, CompleteCredentialRegistrationView):  # typ
             # The new passkey now verifies this session (it just proved possession of it).
             self.request.session.cycle_key()
             otp_login(self.request, device)
+            places.login_completed(self.request, user)
         return response
 
 
@@ -117,6 +118,8 @@ class AuthenticationComplete(PostOnly, CompleteCredentialAuthenticationView):  #
         else:
             self.request.session.cycle_key()
         otp_login(self.request, device)
+        if not is_step_up:
+            places.login_completed(self.request, user)
 
     @override
     def post(self, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -12,7 +12,7 @@ from refuge.alerts import (
     checkin_tasks,  # noqa: F401 - registers missed check-in detection first
     smtp,
 )
-from refuge.alerts.services import delivery, escalation
+from refuge.alerts.services import delivery, escalation, notice_delivery
 from refuge.core import jobs
 
 # Seconds the worker's stop waits for sends still in flight, so their results are recorded.
@@ -31,4 +31,6 @@ jobs.register_tick(
     "alerts.escalation", escalation.escalation_tick, next_due=escalation.next_escalation
 )
 jobs.register_tick("alerts.delivery", delivery.deliver_tick, next_due=delivery.next_attempt)
+# After the emergency line's own messages: a security notice never delays a page.
+jobs.register_tick("alerts.notice_delivery", notice_delivery.deliver_due_notices)
 jobs.register_stop("alerts.delivery", _stop)

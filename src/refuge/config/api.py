@@ -23,7 +23,7 @@ from ninja.parser import Parser
 from ninja.types import DictStrAny
 
 from refuge.accounts import api as accounts_api
-from refuge.accounts import api_seal
+from refuge.accounts import api_notices, api_seal
 from refuge.accounts.models import User
 from refuge.accounts.stepup import StepUpRequiredError
 from refuge.alerts import api as alerts_api
@@ -78,6 +78,7 @@ api = NinjaAPI(
 )
 api.add_router("/", accounts_api.router)
 api.add_router("/", api_seal.router)
+api.add_router("/", api_notices.router)
 api.add_router("/", people_api.router)
 api.add_router("/", cases_api.router)
 api.add_router("/", alerts_api.router)

@@ -5,6 +5,7 @@ in the key file managed by refuge.security.keystore.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -313,6 +314,15 @@ SMS_WEBHOOK_SECRET = env_secret("REFUGE_SMS_WEBHOOK_SECRET")
 # The Telegram bot run by `refuge telegrambot`; empty token: no bot.
 TELEGRAM_BOT_TOKEN = env_secret("REFUGE_TELEGRAM_BOT_TOKEN")
 TELEGRAM_API_URL = env_str("REFUGE_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+# Webhook mode instead of polling (POST /intake/telegram/, `refuge telegramwebhook set`): Telegram
+# sends this secret in a header with every update. Empty: no webhook. Telegram allows 1-256 of
+# A-Z a-z 0-9 _ -; Refuge asks for at least 32 so it cannot be guessed.
+TELEGRAM_WEBHOOK_SECRET = env_secret("REFUGE_TELEGRAM_WEBHOOK_SECRET")
+if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{32,256}", TELEGRAM_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "REFUGE_TELEGRAM_WEBHOOK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ and - "
+        "(for example: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')."
+    )
 
 # Notifications of the emergency line (refuge.alerts.notifier). "apprise" sends for real; "log"
 # (the demo's default) sends nowhere and logs a line without target or text; "record" keeps

@@ -1,5 +1,8 @@
 """Runs the demo's web server and worker as child processes and stops both together.
 
+The web server is gunicorn with threaded workers, as in production (deploy/systemd/
+refuge-web.service), sized for one machine's demo; WhiteNoise serves the static files.
+
 Ctrl-C (SIGINT) or SIGTERM stops both children and returns normally. If one child dies on its
 own, the other is stopped too and the failure is reported: a demo with a silently dead worker
 would show alerts that never fire.
@@ -7,6 +10,7 @@ would show alerts that never fire.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -22,6 +26,11 @@ from typing import Any
 STOP_TIMEOUT_SECONDS = 10.0
 START_TIMEOUT_SECONDS = 60.0
 _POLL_SECONDS = 0.2
+# Production runs more workers (deploy/systemd/refuge-web.service); two suffice for a demo.
+WEB_WORKERS = 2
+WEB_THREADS = 4
+# A stopping worker finishes its requests within this time, inside STOP_TIMEOUT_SECONDS.
+WEB_GRACEFUL_SECONDS = 5
 
 
 class ChildFailedError(RuntimeError):
@@ -39,6 +48,35 @@ def refuge_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "refuge.cli", *args]
 
 
+def web_server_command(host: str, port: int) -> list[str]:
+    """gunicorn serving Refuge on host:port with the worker class production uses.
+
+    No access log (it would hold the protected person's secret links, like production), no
+    control socket (a per-user path that a second instance would collide on), and only
+    warnings on the console so the demo's banner stays readable."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "refuge.config.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(WEB_WORKERS),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(WEB_THREADS),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        str(WEB_GRACEFUL_SECONDS),
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+    ]
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -52,6 +90,22 @@ def port_is_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         return probe.connect_ex((host, port)) == 0
+
+
+def answers_http(host: str, port: int, path: str = "/accounts/login/") -> bool:
+    """Does a web worker answer? gunicorn's master listens before its workers have loaded
+    Refuge, so an open port alone does not mean the demo is ready."""
+    if not port_is_open(host, port):
+        return False
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return True
 
 
 class Supervisor:
@@ -95,7 +149,7 @@ class Supervisor:
             if ready():
                 return
             if time.monotonic() > deadline:
-                raise ChildFailedError("the web server did not start listening within 60 seconds")
+                raise ChildFailedError("the web server did not answer within 60 seconds")
             self.stop_requested.wait(_POLL_SECONDS)
 
     def _check_children(self) -> None:

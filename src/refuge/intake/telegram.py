@@ -9,6 +9,10 @@ message, known chat or not, right PIN or wrong.
 
 The bot token is a secret: it is part of every request URL, so httpx's request log is silenced,
 and errors are logged by type only (some carry the token in their message).
+
+Webhook mode (intake.telegram_webhook) gets the same updates pushed instead of polled and
+answers them through the same `answer_to` and `deliver`. Telegram refuses getUpdates while a
+webhook is set, so a bot runs in one mode at a time (`refuge telegramwebhook`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from telegram import Bot, Message, Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 from telegram.request import HTTPXRequest
 
 from refuge.alerts import pins
@@ -72,6 +76,49 @@ def reply_to(message: Incoming) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the bot sends back for one message."""
+
+    chat_id: int
+    text: str
+    # The person's message to delete from the chat afterwards: it carried a PIN.
+    forget_message_id: int | None
+
+
+def answer_to(message: Incoming) -> Answer | None:
+    """Act on one message (in the database) and return what to send; None for a replay."""
+    reply = reply_to(message)
+    if reply is None:
+        return None
+    carried_pin = inbound.parse(message.text).carries_pin
+    return Answer(message.chat_id, reply, message.message_id if carried_pin else None)
+
+
+def make_bot(
+    token: str, api_url: str, *, request: HTTPXRequest, get_updates_request: HTTPXRequest
+) -> Bot:
+    base = api_url.rstrip("/")
+    return Bot(
+        token=token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,
+        get_updates_request=get_updates_request,
+    )
+
+
+async def deliver(bot: Bot, answer: Answer) -> None:
+    """Send the reply, then delete the PIN message from the chat (if it carried one)."""
+    await bot.send_message(chat_id=answer.chat_id, text=answer.text)
+    if answer.forget_message_id is None:
+        return
+    try:
+        await bot.delete_message(chat_id=answer.chat_id, message_id=answer.forget_message_id)
+    except TelegramError as exc:
+        logger.info("could not delete a PIN message (%s)", type(exc).__name__)
+
+
 class BotRunner:
     """Polls for updates and answers them until `stop` is set (or once, with `once=True`)."""
 
@@ -80,10 +127,9 @@ class BotRunner:
     ) -> None:
         self.long_poll_seconds = long_poll_seconds
         timeout = float(long_poll_seconds + 10)
-        self.bot = Bot(
-            token=token,
-            base_url=f"{api_url.rstrip('/')}/bot",
-            base_file_url=f"{api_url.rstrip('/')}/file/bot",
+        self.bot = make_bot(
+            token,
+            api_url,
             request=HTTPXRequest(connection_pool_size=4, read_timeout=timeout),
             get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=timeout),
         )
@@ -95,6 +141,8 @@ class BotRunner:
             while not stop.is_set():
                 try:
                     await self.poll(long_poll=0 if once else self.long_poll_seconds)
+                except Conflict:
+                    raise  # a webhook is set: polling cannot work until it is deleted
                 except TelegramError as exc:
                     if once:
                         raise
@@ -116,16 +164,7 @@ class BotRunner:
             message = incoming(update)
             if message is None:
                 continue
-            reply = await sync_to_async(reply_to, thread_sensitive=True)(message)
+            answer = await sync_to_async(answer_to, thread_sensitive=True)(message)
             self.handled += 1
-            if reply is None:
-                continue
-            await self.bot.send_message(chat_id=message.chat_id, text=reply)
-            if inbound.parse(message.text).carries_pin:
-                await self._forget(message)
-
-    async def _forget(self, message: Incoming) -> None:
-        try:
-            await self.bot.delete_message(chat_id=message.chat_id, message_id=message.message_id)
-        except TelegramError as exc:
-            logger.info("could not delete a PIN message (%s)", type(exc).__name__)
+            if answer is not None:
+                await deliver(self.bot, answer)

@@ -1,10 +1,15 @@
 """The tamper-evident audit trail.
 
-Each entry commits to its predecessor:
-    entry_hash = SHA-256(0x00 || prev_hash || canonical JSON of the entry's fields)
-It is appended inside the caller's transaction (if the append fails, the change rolls back), and
-the database refuses UPDATE and DELETE on the table. `refuge audit verify` recomputes the chain and
-names the first entry that was edited, deleted, inserted or reordered.
+Each entry commits to its predecessor and to its own id:
+    entry_hash = SHA-256(0x01 || prev_hash || canonical JSON of [id, seq, time, actor, ...])
+Entries written before the id was hashed carry the first format (0x00, without the id); verify
+accepts either for any entry, which gives an attacker nothing: an entry's stored hash matches
+only the format it was written in, so a changed id breaks it, and recomputing the hash breaks
+the next entry's link. It is appended inside the caller's transaction (if the append fails, the
+change rolls back), and the database refuses UPDATE and DELETE on the table. `refuge audit
+verify` recomputes the chain and names the first entry that was edited, deleted, inserted or
+reordered, reading the stored values defensively (refuge.security.audit_rows): a value that is
+not what the trail writes is an edit, never a crash.
 
 Details must never carry plaintext of encrypted fields: callers pass field *names*, codes and ids.
 """
@@ -15,18 +20,23 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.db import connection, transaction
 
 from refuge.core import clock
+from refuge.security import audit_rows
+from refuge.security.audit_rows import StoredEntry
 from refuge.security.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same in every process.
 _PG_ADVISORY_LOCK_ID = 0x52_45_46_55_47_45  # "REFUGE"
+# The first byte hashed: which fields an entry's hash covers.
+_FORMAT_WITHOUT_ID = b"\x00"
+_FORMAT_WITH_ID = b"\x01"
 
 
 class Actor(Protocol):
@@ -34,6 +44,33 @@ class Actor(Protocol):
     def pk(self) -> Any: ...
 
     def get_username(self) -> str: ...
+
+
+class HashedFields(Protocol):
+    """What an entry's hash covers: an AuditEntry, or a row as stored (audit_rows)."""
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+    @property
+    def seq(self) -> int | None: ...
+    @property
+    def occurred_at(self) -> dt.datetime | None: ...
+    @property
+    def actor_id(self) -> uuid.UUID | None: ...
+    @property
+    def actor_label(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def object_type(self) -> str: ...
+    @property
+    def object_id(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def entry_hash(self) -> str: ...
 
 
 def canonical_json(value: Any) -> str:
@@ -47,6 +84,7 @@ def _timestamp(value: dt.datetime) -> str:
 def compute_hash(
     *,
     prev_hash: str,
+    entry_id: uuid.UUID | None,
     seq: int,
     occurred_at: dt.datetime,
     actor_id: uuid.UUID | None,
@@ -55,28 +93,43 @@ def compute_hash(
     object_type: str,
     object_id: str,
     detail: str,
+    with_id: bool = True,
 ) -> str:
-    body = canonical_json(
-        [
-            seq,
-            _timestamp(occurred_at),
-            str(actor_id) if actor_id else None,
-            actor_label,
-            action,
-            object_type,
-            object_id,
-            detail,
-        ]
-    )
-    return hashlib.sha256(b"\x00" + bytes.fromhex(prev_hash) + body.encode("utf-8")).hexdigest()
+    """The hash of one entry; `with_id=False` gives the format of entries written before ids
+    were hashed (verification only: `record` always hashes the id)."""
+    fields: list[Any] = [
+        seq,
+        _timestamp(occurred_at),
+        str(actor_id) if actor_id else None,
+        actor_label,
+        action,
+        object_type,
+        object_id,
+        detail,
+    ]
+    if with_id:
+        if entry_id is None:
+            raise ValueError("an entry's hash covers its id")
+        prefix, body = _FORMAT_WITH_ID, canonical_json([str(entry_id), *fields])
+    else:
+        prefix, body = _FORMAT_WITHOUT_ID, canonical_json(fields)
+    return hashlib.sha256(prefix + bytes.fromhex(prev_hash) + body.encode("utf-8")).hexdigest()
 
 
 def entry_hash_of(
-    entry: AuditEntry, *, prev_hash: str | None = None, seq: int | None = None
+    entry: HashedFields,
+    *,
+    prev_hash: str | None = None,
+    seq: int | None = None,
+    with_id: bool = True,
 ) -> str:
+    number = entry.seq if seq is None else seq
+    if number is None or entry.occurred_at is None:
+        raise ValueError("an entry without a number or a time has no hash")
     return compute_hash(
         prev_hash=entry.prev_hash if prev_hash is None else prev_hash,
-        seq=entry.seq if seq is None else seq,
+        entry_id=entry.id,
+        seq=number,
         occurred_at=entry.occurred_at,
         actor_id=entry.actor_id,
         actor_label=entry.actor_label,
@@ -84,7 +137,19 @@ def entry_hash_of(
         object_type=entry.object_type,
         object_id=entry.object_id,
         detail=entry.detail,
+        with_id=with_id,
     )
+
+
+def hash_matches(entry: HashedFields, *, seq: int | None = None) -> bool:
+    """Does the stored hash match the entry's fields (under `seq`, if given), in either format?
+    Only for well-formed entries: audit_rows has checked the values a hash needs."""
+    if entry.id is None:
+        return entry_hash_of(entry, seq=seq, with_id=False) == entry.entry_hash
+    return entry.entry_hash in {
+        entry_hash_of(entry, seq=seq),
+        entry_hash_of(entry, seq=seq, with_id=False),
+    }
 
 
 def _lock_head() -> None:
@@ -119,6 +184,7 @@ def record(
         actor_label = actor.get_username() if actor is not None else "system"
         detail_text = canonical_json(dict(detail or {}))
         entry = AuditEntry(
+            id=uuid.uuid4(),
             seq=seq,
             occurred_at=occurred_at,
             actor_id=actor_id,
@@ -194,7 +260,8 @@ def _entry(spec: Entry, *, seq: int, prev_hash: str, occurred_at: dt.datetime) -
 @dataclass(frozen=True)
 class VerifyResult:
     """What `verify()` found. On failure, `seq` and `entry_id` name the first bad entry; for a
-    deleted entry `seq` is the missing number and `entry_id` is empty (the row is gone)."""
+    deleted entry `seq` is the missing number and `entry_id` is empty (the row is gone); for an
+    entry whose number is unreadable and whose place cannot be worked out, `seq` is None."""
 
     ok: bool
     checked: int
@@ -207,7 +274,7 @@ class VerifyResult:
 @dataclass(frozen=True)
 class _Finding:
     kind: str
-    seq: int
+    seq: int | None
     entry_id: str
     message: str
 
@@ -218,16 +285,26 @@ INSERTED = "inserted"
 REORDERED = "reordered"
 
 
-def _iter_entries() -> Iterator[AuditEntry]:
-    # Keyset pagination keeps memory flat on long chains. The first page is unbounded below, so
-    # a row slipped in with seq 0 or a negative seq is still seen.
-    batch = list(AuditEntry.objects.order_by("seq")[:2000])
-    while batch:
-        yield from batch
-        batch = list(AuditEntry.objects.filter(seq__gt=batch[-1].seq).order_by("seq")[:2000])
+class _Walk:
+    """The rows in stored order with the unnumbered ones set aside: a row whose `seq` is not a
+    whole number has no place in the order, so it is placed by its links afterwards."""
+
+    def __init__(self) -> None:
+        self.unnumbered: StoredEntry | None = None
+        self.read_all = False
+
+    def numbered(self) -> Iterator[StoredEntry]:
+        for entry in audit_rows.read_entries():
+            if entry.seq is None:
+                self.unnumbered = self.unnumbered or entry
+                continue
+            yield entry
+        self.read_all = True
 
 
-def _with_next(entries: Iterator[AuditEntry]) -> Iterator[tuple[AuditEntry, AuditEntry | None]]:
+def _with_next(
+    entries: Iterator[StoredEntry],
+) -> Generator[tuple[StoredEntry, StoredEntry | None]]:
     current = next(entries, None)
     while current is not None:
         following = next(entries, None)
@@ -240,32 +317,68 @@ def verify() -> VerifyResult:
 
     A chain alone cannot show a truncated tail or a wholesale rewrite from some entry onwards
     (every later hash recomputed); signed checkpoints (security design b.7) will cover those."""
-    prev: AuditEntry | None = None
+    with audit_rows.tolerant_text():
+        finding, checked = _walk()
+    if finding is None:
+        return VerifyResult(ok=True, checked=checked)
+    return VerifyResult(
+        ok=False,
+        checked=checked,
+        problem=finding.message,
+        kind=finding.kind,
+        seq=finding.seq,
+        entry_id=finding.entry_id,
+    )
+
+
+def _walk() -> tuple[_Finding | None, int]:
+    """The first problem (None if there is none) and how many entries verified before it."""
+    walk = _Walk()
+    prev: StoredEntry | None = None
     checked = 0
-    for entry, following in _with_next(_iter_entries()):
+    finding: _Finding | None = None
+    entries = _with_next(walk.numbered())
+    for entry, following in entries:
         finding = _diagnose(entry, prev, following)
         if finding is not None:
-            return VerifyResult(
-                ok=False,
-                checked=checked,
-                problem=finding.message,
-                kind=finding.kind,
-                seq=finding.seq,
-                entry_id=finding.entry_id,
-            )
+            break
         prev = entry
         checked += 1
-    return VerifyResult(ok=True, checked=checked)
+    entries.close()  # ends the server-side cursor at once on an early stop
+    unnumbered = walk.unnumbered if walk.read_all else audit_rows.first_unnumbered()
+    if unnumbered is not None:
+        position = _position_of(unnumbered)
+        if _comes_first(position, finding):
+            finding = _unreadable_number(unnumbered, position)
+            if position is not None:
+                checked = min(checked, max(position - 1, 0))
+    return finding, checked
+
+
+def _comes_first(position: int | None, finding: _Finding | None) -> bool:
+    """Is a row with an unreadable number (at `position`, if known) the first problem?"""
+    if finding is None or finding.seq is None:
+        return True
+    return position is not None and position <= finding.seq
 
 
 def _diagnose(
-    entry: AuditEntry, prev: AuditEntry | None, following: AuditEntry | None
+    entry: StoredEntry, prev: StoredEntry | None, following: StoredEntry | None
 ) -> _Finding | None:
-    expected_seq = prev.seq + 1 if prev else 1
+    assert entry.seq is not None  # noqa: S101 - _Walk.numbered yields numbered rows only
+    expected_seq = prev.seq + 1 if prev is not None and prev.seq is not None else 1
     if entry.seq != expected_seq:
-        return _out_of_sequence(entry, expected_seq)
+        return _out_of_sequence(entry, entry.seq, expected_seq)
+    if entry.malformed:
+        return _edited(entry, entry.malformed)
+    return _diagnose_links(entry, prev, following, expected_seq)
+
+
+def _diagnose_links(
+    entry: StoredEntry, prev: StoredEntry | None, following: StoredEntry | None, expected_seq: int
+) -> _Finding | None:
     expected_prev_hash = prev.entry_hash if prev else GENESIS_HASH
-    content_ok = entry_hash_of(entry) == entry.entry_hash
+    content_ok = hash_matches(entry)
     linked = entry.prev_hash == expected_prev_hash
     if content_ok and linked:
         return None
@@ -288,26 +401,24 @@ def _diagnose(
     return _edited(culprit, why)
 
 
-def _out_of_sequence(entry: AuditEntry, expected_seq: int) -> _Finding:
-    if entry.seq < expected_seq:
+def _out_of_sequence(entry: StoredEntry, seq: int, expected_seq: int) -> _Finding:
+    if seq < expected_seq:
         # Only the first row can get here: nothing may come before #1.
-        return _Finding(
-            INSERTED, entry.seq, str(entry.id), f"entry #{entry.seq} was inserted before #1"
-        )
-    last = entry.seq - 1
+        return _Finding(INSERTED, seq, entry.shown_id, f"entry #{seq} was inserted before #1")
+    last = seq - 1
     gap = f"#{expected_seq}" if last == expected_seq else f"#{expected_seq}-#{last}"
     return _Finding(
-        DELETED, expected_seq, "", f"entry {gap} was deleted (the chain resumes at #{entry.seq})"
+        DELETED, expected_seq, "", f"entry {gap} was deleted (the chain resumes at #{seq})"
     )
 
 
-def _content_mismatch(entry: AuditEntry, expected_seq: int, *, skipped: bool) -> _Finding:
+def _content_mismatch(entry: StoredEntry, expected_seq: int, *, skipped: bool) -> _Finding:
     recorded = _recorded_seq(entry)
     if recorded is not None and _has_predecessor(entry):
         return _Finding(
             REORDERED,
             entry.seq,
-            str(entry.id),
+            entry.shown_id,
             f"entry #{entry.seq} was reordered (it was recorded as #{recorded})",
         )
     if recorded is not None:
@@ -323,38 +434,60 @@ def _content_mismatch(entry: AuditEntry, expected_seq: int, *, skipped: bool) ->
     return _edited(entry, "its content does not match its hash")
 
 
-def _inserted(entry: AuditEntry) -> _Finding:
+def _inserted(entry: StoredEntry) -> _Finding:
     return _Finding(
         INSERTED,
         entry.seq,
-        str(entry.id),
+        entry.shown_id,
         f"entry #{entry.seq} was inserted (it is not part of the original chain)",
     )
 
 
-def _edited(entry: AuditEntry, why: str) -> _Finding:
-    return _Finding(EDITED, entry.seq, str(entry.id), f"entry #{entry.seq} was edited ({why})")
+def _edited(entry: StoredEntry, why: str) -> _Finding:
+    return _Finding(EDITED, entry.seq, entry.shown_id, f"entry #{entry.seq} was edited ({why})")
 
 
-def _recorded_seq(entry: AuditEntry) -> int | None:
+def _unreadable_number(entry: StoredEntry, position: int | None) -> _Finding:
+    if position is None:
+        message = (
+            "an entry that cannot be placed in the chain was edited or inserted "
+            f"({entry.malformed})"
+        )
+    else:
+        message = f"entry #{position} was edited ({entry.malformed})"
+    return _Finding(EDITED, position, entry.shown_id, message)
+
+
+def _position_of(entry: StoredEntry) -> int | None:
+    """Where a row with an unreadable number sits, by its links to its neighbours."""
+    if entry.prev_hash == GENESIS_HASH:
+        return 1
+    if audit_rows.HASH_RE.match(entry.prev_hash):
+        before = audit_rows.seqs_where("entry_hash", entry.prev_hash)
+        if before:
+            return before[0] + 1
+    if audit_rows.HASH_RE.match(entry.entry_hash):
+        after = audit_rows.seqs_where("prev_hash", entry.entry_hash)
+        if after:
+            return after[0] - 1
+    return None
+
+
+def _recorded_seq(entry: StoredEntry) -> int | None:
     """The number `entry` had when it was hashed, if it is not its current one."""
+    assert entry.seq is not None  # noqa: S101 - only numbered rows are diagnosed
     candidates = [entry.seq - 1, entry.seq + 1]
     if entry.prev_hash == GENESIS_HASH:
         candidates.append(1)
     # Only on a broken chain, so the unindexed lookup costs nothing in normal operation.
-    candidates += [
-        seq + 1
-        for seq in AuditEntry.objects.filter(entry_hash=entry.prev_hash).values_list(
-            "seq", flat=True
-        )
-    ]
+    candidates += [seq + 1 for seq in audit_rows.seqs_where("entry_hash", entry.prev_hash)]
     for seq in dict.fromkeys(candidates):
-        if seq > 0 and seq != entry.seq and entry_hash_of(entry, seq=seq) == entry.entry_hash:
+        if seq > 0 and seq != entry.seq and hash_matches(entry, seq=seq):
             return seq
     return None
 
 
-def _has_predecessor(entry: AuditEntry) -> bool:
+def _has_predecessor(entry: StoredEntry) -> bool:
     if entry.prev_hash == GENESIS_HASH:
         return True
-    return AuditEntry.objects.filter(entry_hash=entry.prev_hash).exists()
+    return bool(audit_rows.seqs_where("entry_hash", entry.prev_hash))

@@ -1,6 +1,8 @@
 """Writes of the sealing subsystem: `seal init`, unseal submissions, seal now (each audited).
 
-Shares pass through here in memory only; the audit trail names the holder, never a share.
+Shares pass through here in memory only; the audit trail names the holder, never a share. A
+refused share, the unseal and a seal-now are also announced (seal_events), so coordinators hear
+of them wherever they are.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from refuge.core import clock
-from refuge.security import audit, sealing
+from refuge.security import audit, seal_events, sealing
 from refuge.security import shares as share_format
 from refuge.security.crypto import LocalKeyCrypto
 from refuge.security.keyd.client import KeydStatus, keyd_client
@@ -118,9 +120,14 @@ def seal_status() -> KeydStatus:
 def seal_unseal(
     *, actor: audit.Actor | None, share_text: str, passphrase: str | None = None, holder: str
 ) -> KeydStatus:
-    """Submit one share to keyd. Raises ShareError (named) or SealedError (keyd unreachable)."""
-    share = share_format.read(share_text, passphrase)
-    status = keyd_client().unseal(share.text())
+    """Submit one share to keyd. Raises ShareError (named) or SealedError (keyd unreachable).
+    A refused share is audited (why, never the share) and announced."""
+    try:
+        share = share_format.read(share_text, passphrase)
+        status = keyd_client().unseal(share.text())
+    except share_format.ShareError as exc:
+        _share_refused(actor=actor, holder=holder, reason=str(exc))
+        raise
     with transaction.atomic():
         audit.record(
             "refuge.security.unseal.share_accepted",
@@ -134,7 +141,29 @@ def seal_unseal(
                 "unsealed": not status.sealed,
             },
         )
+        if not status.sealed:
+            seal_events.seal_changed.fire(_event(seal_events.UNSEALED, actor))
     return status
+
+
+def _event(kind: str, actor: audit.Actor | None) -> seal_events.SealEvent:
+    return seal_events.SealEvent(kind=kind, actor_id=actor.pk if actor is not None else None)
+
+
+def _instance_id() -> str:
+    return str(Seal.objects.filter(id=1).values_list("instance_id", flat=True).first() or "")
+
+
+def _share_refused(*, actor: audit.Actor | None, holder: str, reason: str) -> None:
+    with transaction.atomic():
+        audit.record(
+            "refuge.security.unseal.share_refused",
+            actor=actor,
+            object_type="security.seal",
+            object_id=_instance_id(),
+            detail={"holder": holder[:150], "reason": reason[:200]},
+        )
+        seal_events.seal_changed.fire(_event(seal_events.SHARE_REFUSED, actor))
 
 
 def seal_reset(*, actor: audit.Actor | None, holder: str) -> KeydStatus:
@@ -161,4 +190,5 @@ def seal_now(*, actor: audit.Actor | None, holder: str) -> KeydStatus:
             object_id=status.instance_id,
             detail={"holder": holder[:150]},
         )
+        seal_events.seal_changed.fire(_event(seal_events.SEALED, actor))
     return status

@@ -33,6 +33,7 @@ from refuge.alerts.models.escalation import (
     RotaOverride,
     StaffChannel,
 )
+from refuge.alerts.models.notices import NoticeDelivery
 
 __all__ = [
     "ACTIVE_STATES",
@@ -49,6 +50,7 @@ __all__ = [
     "EscalationPolicy",
     "EscalationStep",
     "InboundMessage",
+    "NoticeDelivery",
     "Notification",
     "NotificationAttempt",
     "OnCallRota",

@@ -112,16 +112,16 @@ class Command(BaseCommand):
 
     def _serve(self, port: int, supervisor: processes.Supervisor) -> None:
         url = f"http://{HOST}:{port}"
-        # WhiteNoise serves the demo's assets through the finders, but warns on every start-up
-        # when STATIC_ROOT does not exist yet.
+        # WhiteNoise serves the static files from inside gunicorn, through the finders, but
+        # warns on every start-up when STATIC_ROOT does not exist yet.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         supervisor.commands = {
-            "web server": processes.refuge_command("runserver", "--noreload", f"{HOST}:{port}"),
+            "web server": processes.web_server_command(HOST, port),
             "worker": processes.refuge_command("worker"),
         }
         try:
             supervisor.run(
-                ready=lambda: processes.port_is_open(HOST, port),
+                ready=lambda: processes.answers_http(HOST, port),
                 on_ready=lambda: self._banner(url),
             )
         except processes.ChildFailedError as error:

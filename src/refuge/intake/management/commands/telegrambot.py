@@ -1,4 +1,5 @@
 """`refuge telegrambot`: run the check-in Telegram bot (long polling) until SIGTERM or SIGINT.
+For webhook mode instead, see `refuge telegramwebhook`; a bot runs in one mode at a time.
 
 Needs REFUGE_TELEGRAM_BOT_TOKEN (or REFUGE_TELEGRAM_BOT_TOKEN_FILE); talks to
 REFUGE_TELEGRAM_API_URL (default https://api.telegram.org). `--once` handles what is waiting
@@ -15,7 +16,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 
 from refuge.intake import telegram
 
@@ -39,6 +40,11 @@ class Command(BaseCommand):
         previous = self._install_signal_handlers(stop)
         try:
             handled = async_to_sync(runner.run)(once=options["once"], stop=stop)
+        except Conflict:
+            raise CommandError(
+                "A webhook is set for this bot, and Telegram refuses polling while it is: run "
+                "`refuge telegramwebhook delete` to poll, or keep the webhook and stop this."
+            ) from None
         except TelegramError as exc:
             # The message of some Telegram errors quotes the token: name the type only.
             raise CommandError(f"The Telegram Bot API refused us ({type(exc).__name__}).") from None

@@ -1,5 +1,7 @@
 """`refuge audit verify`: recompute the audit hash chain and name the first entry that was edited,
-deleted, inserted or reordered. Exits 1 when the chain is broken, so monitoring can alert on it."""
+deleted, inserted or reordered. Exits 1 when the chain is broken, so monitoring can alert on it.
+Whatever the table holds (an id that is not a UUID, NULLs, a truncated hash), the answer is a
+report, never a traceback."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class Command(BaseCommand):
         if result.ok:
             self.stdout.write(f"audit chain OK: {result.checked} entries")
             return
-        where = f"entry #{result.seq}"
+        where = f"entry #{result.seq}" if result.seq is not None else "an entry"
         if result.entry_id:
             where += f" (id {result.entry_id})"
         self.stderr.write(

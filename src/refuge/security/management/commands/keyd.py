@@ -19,6 +19,8 @@ from refuge.security import sealing
 from refuge.security import shares as share_format
 from refuge.security.keyd.server import KeyDaemon, KeydServer
 
+_SIGNAL_CHECK_SECONDS = 0.5
+
 
 def _load_record() -> sealing.SealRecord | None:
     from django.db import close_old_connections  # noqa: PLC0415 - only the daemon needs it
@@ -69,7 +71,10 @@ class Command(BaseCommand):
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
         thread.start()
         try:
-            stop.wait()
+            # Never an endless wait: the kernel may deliver the signal to the server's thread,
+            # and Python runs the handler only when the main thread next runs bytecode.
+            while not stop.wait(_SIGNAL_CHECK_SECONDS):
+                pass
         finally:
             daemon.seal()
             server.shutdown()
