@@ -3,12 +3,13 @@
 from ninja import Router
 
 from refuge.accounts.api import Fetch
-from refuge.alerts.api import emergencies, setup, setup_channels
+from refuge.alerts.api import checkins, emergencies, setup, setup_channels
 
 router = Router()
 router.add_router("/", setup.router)
 router.add_router("/", setup_channels.router)
 router.add_router("/", emergencies.router)
+router.add_router("/", checkins.router)
 
 # Path parameter -> how its endpoints fetch the object it names (see accounts.api.Fetch).
 PATH_OBJECTS: dict[str, Fetch] = {
