@@ -307,6 +307,12 @@ WORKER_POLL_SECONDS = env_int("REFUGE_WORKER_POLL_SECONDS", 2, minimum=1)
 # links printed by `refuge checkin link` start with PUBLIC_BASE_URL (below).
 # The only name the protected person's page shows: a neutral word, never the organisation's.
 PUBLIC_SITE_TITLE = env_str("REFUGE_PUBLIC_SITE_TITLE") or _("Notes")
+# The language of the protected people's pages and replies where nobody is identified (a bad
+# link, an unknown sender) and for a person none of whose languages the site speaks. Never the
+# browser's Accept-Language: Tor Browser reports the same language for everyone.
+PUBLIC_LANGUAGE = env_str("REFUGE_PUBLIC_LANGUAGE", "ru" if DEMO_MODE else LANGUAGE_CODE)
+if PUBLIC_LANGUAGE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured("REFUGE_PUBLIC_LANGUAGE must be 'en' or 'ru'.")
 # Shared secret of the SMS gateway's signed webhook (POST /intake/sms/); empty turns it off.
 SMS_WEBHOOK_SECRET = env_secret("REFUGE_SMS_WEBHOOK_SECRET")
 # The Telegram bot run by `refuge telegrambot`; empty token: no bot.

@@ -73,17 +73,18 @@ def parse(text: str) -> Command:
 
 
 def site_language(code: str | None) -> str:
-    """`code` (a client's language, e.g. "ru-RU") if the site speaks it, else the default."""
+    """`code` (a Telegram client's language, e.g. "ru-RU") if the site speaks it, else the
+    public pages' language (REFUGE_PUBLIC_LANGUAGE)."""
     base = (code or "").split("-")[0].lower()
-    return base if base in SITE_LANGUAGES else settings.LANGUAGE_CODE
+    return base if base in SITE_LANGUAGES else str(settings.PUBLIC_LANGUAGE)
 
 
 def person_language(person: ProtectedPerson) -> str:
-    """The first of the person's languages the site speaks, else the site's default."""
+    """The first of the person's languages the site speaks, else the public pages' language."""
     for code in person.language_list:
         if code in SITE_LANGUAGES:
             return code
-    return str(settings.LANGUAGE_CODE)
+    return str(settings.PUBLIC_LANGUAGE)
 
 
 def deadline_text(result: checkins.CheckinResult) -> str:

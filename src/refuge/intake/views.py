@@ -64,8 +64,9 @@ def _page(
 
 
 def _not_found() -> HttpResponse:
-    """The same bytes for every token that does not open a page, in the site's language."""
-    return _page(settings.LANGUAGE_CODE, "intake/not_found.html", status=404)
+    """The same bytes for every token that does not open a page. A bad token identifies
+    nobody, so the page speaks the public pages' language (REFUGE_PUBLIC_LANGUAGE)."""
+    return _page(settings.PUBLIC_LANGUAGE, "intake/not_found.html", status=404)
 
 
 @csrf_exempt
