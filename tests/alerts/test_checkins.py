@@ -107,8 +107,9 @@ def test_only_staff_who_may_change_the_person_set_schedules(cast: Cast):
     assert _set(cast, actor=cast.caseworker).person == cast.falcon
 
 
-def test_a_schedule_keeps_the_last_check_in_as_its_start(cast: Cast, falcon_schedule, time_machine):
-    time_machine.move_to(CALL_TIME, tick=False)
+def test_a_schedule_keeps_the_last_check_in_as_its_start(
+    cast: Cast, at_call_time, falcon_schedule, time_machine
+):
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     time_machine.move_to(CALL_TIME + dt.timedelta(hours=3), tick=False)
     schedule = _set(cast, interval_hours=12)
@@ -201,13 +202,14 @@ def test_a_duress_pin_is_optional(falcon_schedule):
 # --- check-ins and duress -------------------------------------------------------------------------
 
 
-def test_a_check_in_moves_the_deadline(falcon_schedule, time_machine):
+def test_a_check_in_moves_the_deadline(at_call_time, falcon_schedule, time_machine):
     time_machine.move_to(CALL_TIME + dt.timedelta(hours=5), tick=False)
     result = checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     assert result == checkins.CheckinResult(
         accepted=True,
         next_deadline=clock.now() + dt.timedelta(hours=24),
         time_zone="Europe/Moscow",
+        window_opens=clock.now(),  # every N hours: the whole interval by default
     )
     schedule = CheckinSchedule.objects.get()
     assert schedule.last_checkin_at == clock.now()
@@ -358,10 +360,9 @@ def test_an_sos_from_an_unknown_sender_is_raised_once_per_ten_minutes(at_call_ti
     assert Alert.objects.count() == 2
 
 
-def test_old_check_ins_and_inbound_ids_are_purged(falcon_schedule, time_machine):
+def test_old_check_ins_and_inbound_ids_are_purged(at_call_time, falcon_schedule, time_machine):
     from refuge.alerts.services import checkin_links
 
-    time_machine.move_to(CALL_TIME, tick=False)
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     assert checkin_links.inbound_accept(source="sms", message_id="m-1")
     time_machine.move_to(CALL_TIME + dt.timedelta(days=8), tick=False)

@@ -61,6 +61,7 @@ ROUTES = {
     ("post", "/api/v1/me/channels/{channel_id}/move"),
     ("get", "/api/v1/people/{person_id}/checkin-schedule"),
     ("put", "/api/v1/people/{person_id}/checkin-schedule"),
+    ("get", "/api/v1/people/{person_id}/checkin-schedule/checkins"),
     ("delete", "/api/v1/people/{person_id}/checkin-schedule/link"),
     ("post", "/api/v1/people/{person_id}/checkin-schedule/link"),
     ("post", "/api/v1/people/{person_id}/checkin-schedule/pause"),

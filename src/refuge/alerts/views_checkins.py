@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from refuge.alerts import selectors_checkins as checkin_history
 from refuge.alerts import selectors_emergencies as selectors
 from refuge.alerts.forms_emergencies import PauseForm, PinsForm, ScheduleForm
 from refuge.alerts.models import CheckinSchedule
@@ -98,6 +99,7 @@ def _schedule_initial(schedule: CheckinSchedule | None) -> dict[str, Any]:
         "daily_time": schedule.daily_time,
         "time_zone": schedule.time_zone,
         "grace_minutes": schedule.grace_minutes,
+        "window_minutes": schedule.window_minutes,
     }
 
 
@@ -125,10 +127,15 @@ def _render(
     }
     if schedule is not None:
         context |= {
+            "window_opens": moment(services.window_opens(schedule), schedule),
             "next_deadline": moment(schedule.next_deadline, schedule),
             "alert_at": moment(schedule.alert_at, schedule),
             "last_checkin": moment(schedule.last_checkin_at, schedule),
             "paused_until": moment(schedule.paused_until, schedule),
+            "recent_checkins": [
+                (checkin, moment(checkin.at, schedule))
+                for checkin in checkin_history.checkin_recent(schedule=schedule)
+            ],
             "pin_set": bool(schedule.pin_hash),
             "duress_pin_set": bool(schedule.duress_pin_hash),
         }
@@ -184,6 +191,7 @@ def checkins_schedule_set(request: HttpRequest, person_id: uuid.UUID) -> HttpRes
                 daily_time=data["daily_time"],
                 time_zone=data["time_zone"],
                 grace_minutes=data["grace_minutes"],
+                window_minutes=data["window_minutes"],
             )
         except DomainError as error:
             apply_domain_error(form, error)

@@ -34,6 +34,7 @@ from refuge.alerts.models import Checkin
 from refuge.alerts.services import checkin_links, checkins
 from refuge.core import clock
 from refuge.intake import inbound
+from refuge.people.models import ProtectedPerson
 
 START = "start"
 SOS_SENT = "sos"
@@ -69,6 +70,16 @@ def _not_found() -> HttpResponse:
     return _page(settings.PUBLIC_LANGUAGE, "intake/not_found.html", status=404)
 
 
+def _start_page(lang: str, person: ProtectedPerson) -> HttpResponse:
+    """The SOS button and the check-in form, with the window of the check-in awaited."""
+    window = checkins.pending_window(checkins.schedule_of(person))
+    upcoming = ""
+    if window is not None:
+        with translation.override(lang):
+            upcoming = inbound.upcoming(*window)
+    return _page(lang, "intake/person_page.html", {"state": START, "upcoming": upcoming})
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def person_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -77,7 +88,7 @@ def person_page(request: HttpRequest, token: str) -> HttpResponse:
         return _not_found()
     lang = inbound.person_language(person)
     if request.method == "GET":
-        return _page(lang, "intake/person_page.html", {"state": START})
+        return _start_page(lang, person)
     action = request.POST.get("action", "")
     channel = Checkin.Channel.WEB
     if action == "sos":
@@ -89,10 +100,8 @@ def person_page(request: HttpRequest, token: str) -> HttpResponse:
         result = checkins.checkin_submit(schedule=schedule, pin=pin, channel=channel)
         if result.accepted:
             with translation.override(lang):
-                deadline = inbound.deadline_text(result)
-            return _page(
-                lang, "intake/person_page.html", {"state": CHECKED_IN, "deadline": deadline}
-            )
+                message = inbound.thanks(result)
+            return _page(lang, "intake/person_page.html", {"state": CHECKED_IN, "message": message})
     elif action == "cancel" and checkins.cancel_submit(schedule=schedule, pin=pin, channel=channel):
         return _page(lang, "intake/person_page.html", {"state": CANCELLED})
     return _page(lang, "intake/person_page.html", {"state": REFUSED}, status=400)

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, WithJsonSchema
 
 from refuge.accounts.api import NO_NUL, InputSchema
 from refuge.alerts.api.setup_schemas import ScheduleKind
+from refuge.alerts.models import Checkin
 from refuge.alerts.services import checkins
 from refuge.cases.api.schemas import PersonRefOut
+
+CheckinChannel = Annotated[
+    Checkin.Channel,
+    WithJsonSchema({"title": "CheckinChannel", "type": "string", "enum": Checkin.Channel.values}),
+]
+CheckinOutcome = Annotated[
+    Checkin.Outcome,
+    WithJsonSchema({"title": "CheckinOutcome", "type": "string", "enum": Checkin.Outcome.values}),
+]
 
 
 class ScheduleOut(Schema):
@@ -20,11 +31,18 @@ class ScheduleOut(Schema):
     daily_time: dt.time | None = Field(description="In the person's time zone.")
     time_zone: str
     grace_minutes: int
+    window_minutes: int = Field(
+        description="Check-ins count from this long before the deadline; earlier ones are "
+        "recorded as early and leave the deadline pending."
+    )
     paused: bool
     paused_until: dt.datetime | None
     next_deadline: dt.datetime | None
+    window_opens_at: dt.datetime | None = Field(
+        description="When check-ins start to count towards next_deadline."
+    )
     alert_at: dt.datetime | None = Field(description="Deadline + grace: missed after this.")
-    last_checkin_at: dt.datetime | None
+    last_checkin_at: dt.datetime | None = Field(description="The last check-in that counted.")
     pin_set: bool
     duress_pin_set: bool
     live_links: int = Field(description="Personal links that work (0 or 1).")
@@ -36,6 +54,12 @@ class ScheduleIn(InputSchema):
     daily_time: dt.time | None = Field(None, description="For kind=daily, e.g. 21:00.")
     time_zone: str = Field(max_length=64, pattern=NO_NUL, examples=["Europe/Moscow"])
     grace_minutes: int = Field(120)
+    window_minutes: int | None = Field(
+        None,
+        description="Check-ins count from this many minutes before each deadline (at least 15, "
+        "at most the interval; 1440 for kind=daily). Null: 240 for kind=daily, the whole "
+        "interval for kind=interval.",
+    )
 
 
 class PauseIn(InputSchema):
@@ -51,3 +75,11 @@ class PinsIn(InputSchema):
 
 class LinkOut(Schema):
     url: str = Field(description="The person's own page. Shown once; it cannot be read again.")
+
+
+class CheckinOut(Schema):
+    at: dt.datetime
+    channel: CheckinChannel
+    outcome: CheckinOutcome = Field(
+        description="counted: satisfied the deadline; early: before the window, did not count."
+    )

@@ -16,9 +16,17 @@ from ninja import Router, Status
 
 from refuge.accounts.api import actor, responses
 from refuge.accounts.models import User
+from refuge.alerts import selectors_checkins as checkin_history
 from refuge.alerts import selectors_emergencies as selectors
-from refuge.alerts.api.checkin_schemas import LinkOut, PauseIn, PinsIn, ScheduleIn, ScheduleOut
-from refuge.alerts.models import CheckinSchedule
+from refuge.alerts.api.checkin_schemas import (
+    CheckinOut,
+    LinkOut,
+    PauseIn,
+    PinsIn,
+    ScheduleIn,
+    ScheduleOut,
+)
+from refuge.alerts.models import Checkin, CheckinSchedule
 from refuge.alerts.services import checkin_links, checkins
 from refuge.cases.api.schemas import PersonRefOut
 from refuge.core.errors import NotFoundError
@@ -51,9 +59,11 @@ def _schedule_out(schedule: CheckinSchedule) -> ScheduleOut:
         daily_time=schedule.daily_time,
         time_zone=schedule.time_zone,
         grace_minutes=schedule.grace_minutes,
+        window_minutes=schedule.window_minutes,
         paused=schedule.paused,
         paused_until=schedule.paused_until,
         next_deadline=schedule.next_deadline,
+        window_opens_at=checkins.window_opens(schedule),
         alert_at=schedule.alert_at,
         last_checkin_at=schedule.last_checkin_at,
         pin_set=bool(schedule.pin_hash),
@@ -90,8 +100,27 @@ def schedule_set(request: HttpRequest, person_id: UUID, payload: ScheduleIn) -> 
         daily_time=payload.daily_time,
         time_zone=payload.time_zone,
         grace_minutes=payload.grace_minutes,
+        window_minutes=payload.window_minutes,
     )
     return _schedule_out(schedule)
+
+
+@router.get(
+    f"{SCHEDULE}/checkins",
+    response=responses(200, list[CheckinOut]),
+    summary="The schedule's recent check-ins, newest first (counted or early; kept 30 days)",
+)
+def schedule_checkins(request: HttpRequest, person_id: UUID) -> list[CheckinOut]:
+    user = actor(request)
+    schedule = _schedule(user, _person(user, person_id, access.VIEW), access.VIEW)
+    return [
+        CheckinOut(
+            at=checkin.at,
+            channel=Checkin.Channel(checkin.channel),
+            outcome=Checkin.Outcome(checkin.outcome),
+        )
+        for checkin in checkin_history.checkin_recent(schedule=schedule)
+    ]
 
 
 def _for_edit(request: HttpRequest, person_id: UUID) -> tuple[User, CheckinSchedule]:

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from refuge.alerts.deadlines import DAILY_WINDOW_MINUTES, DAY_MINUTES, MIN_WINDOW_MINUTES
 from refuge.core.models import UUIDModel
 
 
@@ -27,6 +28,11 @@ class CheckinSchedule(UUIDModel):
     daily_time = models.TimeField(_("daily at"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
     grace_minutes = models.PositiveIntegerField(_("grace period (minutes)"), default=120)
+    # Check-ins count only from this long before the deadline (alerts.deadlines): an early one
+    # is recorded but leaves the deadline pending. At most the interval (a day for daily ones).
+    window_minutes = models.PositiveIntegerField(
+        _("check-ins count from (minutes before the deadline)"), default=DAILY_WINDOW_MINUTES
+    )
     paused = models.BooleanField(_("paused"), default=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     # The deadline the person must check in by; missed when next_deadline + grace passes.
@@ -62,6 +68,14 @@ class CheckinSchedule(UUIDModel):
                     | models.Q(kind="daily", daily_time__isnull=False)
                 ),
                 name="alerts_schedule_kind_has_its_value",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_minutes__gte=MIN_WINDOW_MINUTES)
+                & (
+                    models.Q(kind="interval", window_minutes__lte=models.F("interval_hours") * 60)
+                    | models.Q(kind="daily", window_minutes__lte=DAY_MINUTES)
+                ),
+                name="alerts_schedule_window_within_period",
             ),
         ]
 
@@ -139,17 +153,23 @@ class InboundMessage(models.Model):
 
 
 class Checkin(models.Model):
-    """One accepted check-in. Raw history is short-lived (see the retention job)."""
+    """One check-in with a right PIN (normal or duress): it counted, or it was early. Raw history
+    is short-lived (see the retention job)."""
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web page")
         WEBHOOK = "webhook", _("SMS gateway")
         TELEGRAM = "telegram", _("Telegram")
 
+    class Outcome(models.TextChoices):
+        COUNTED = "counted", _("counted")
+        EARLY = "early", _("early: before the window, did not count")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     schedule = models.ForeignKey(CheckinSchedule, on_delete=models.CASCADE, related_name="checkins")
     at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.COUNTED)
     under_duress = models.BooleanField(default=False)
 
     objects: ClassVar[models.Manager[Checkin]]

@@ -1,4 +1,10 @@
-"""Check-in schedules, PINs, check-ins, cancellation and missed deadlines.
+"""Check-ins, PINs and the lockout, cancellation and missed deadlines. The schedules themselves
+(kind, window, pause, PINs) are set in services.checkin_schedules.
+
+The window. A check-in with a right PIN counts only inside the window before the pending deadline
+(alerts.deadlines); an earlier one is recorded as early and leaves the deadline pending, so a
+check-in at 09:22 no longer silences the evening's 21:00. Early or not, the normal and the duress
+PIN are treated alike.
 
 Duress design. A check-in with the duress PIN must look exactly like one with the normal PIN:
 same result, same next deadline, same status, and the same work on the request path, so that its
@@ -23,7 +29,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils.translation import gettext as _
 
 from refuge.alerts import deadlines, pins
 from refuge.alerts.models import (
@@ -33,11 +38,8 @@ from refuge.alerts.models import (
     InboundMessage,
     Priority,
 )
-from refuge.alerts.services import checkin_links, emergencies, sos
-from refuge.alerts.services.checkin_links import can_edit_person
+from refuge.alerts.services import checkin_links, checkin_schedules, emergencies, sos
 from refuge.core import clock, jobs
-from refuge.core.errors import DomainError
-from refuge.people.models import ProtectedPerson
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
@@ -46,7 +48,6 @@ LOCKOUT_ATTEMPTS = 5
 LOCKOUT = dt.timedelta(minutes=30)
 FOLLOWUP_JOB = "alerts.checkin_followup"
 MAX_PIN_INPUT = 64
-MAX_PAUSE = dt.timedelta(days=366)
 CHECKINS_KEPT = dt.timedelta(days=30)
 INBOUND_KEPT = dt.timedelta(days=7)
 # Claims of due schedules are committed in chunks: short transactions let other workers (and
@@ -60,6 +61,16 @@ link_issue = checkin_links.link_issue
 link_revoke = checkin_links.link_revoke
 link_path = checkin_links.link_path
 link_person = checkin_links.link_person
+# Schedules, for interfaces that manage a person's check-ins in one place.
+schedule_of = checkin_schedules.schedule_of
+schedule_set = checkin_schedules.schedule_set
+schedule_pause = checkin_schedules.schedule_pause
+schedule_resume = checkin_schedules.schedule_resume
+pins_set = checkin_schedules.pins_set
+rule_of = checkin_schedules.rule_of
+window_opens = checkin_schedules.window_opens
+pending_window = checkin_schedules.pending_window
+MAX_PAUSE = checkin_schedules.MAX_PAUSE
 # SOS, for interfaces that take SOS and check-ins from the same place.
 sos_submit = sos.sos_submit
 sos_from_unknown = sos.sos_from_unknown
@@ -67,190 +78,20 @@ sos_from_unknown = sos.sos_from_unknown
 
 @dataclass(frozen=True)
 class CheckinResult:
-    """What the person is told. Deliberately has no field that could say "duress"."""
+    """What the person is told. Deliberately has no field that could say "duress".
+
+    An accepted check-in either counted (the next deadline moved on) or was `early` (before the
+    window: recorded, the pending deadline stays); either way the person is told the window of
+    the deadline now pending, from `window_opens` to `next_deadline`."""
 
     accepted: bool
     next_deadline: dt.datetime | None = None
     time_zone: str = ""
+    window_opens: dt.datetime | None = None
+    early: bool = False
 
 
 REFUSED = CheckinResult(accepted=False)
-
-
-def schedule_of(person: ProtectedPerson) -> CheckinSchedule | None:
-    return CheckinSchedule.objects.filter(person=person).first()
-
-
-def rule_of(schedule: CheckinSchedule) -> deadlines.Rule:
-    return deadlines.Rule(
-        kind=schedule.kind,
-        interval_hours=schedule.interval_hours,
-        daily_time=schedule.daily_time,
-        time_zone=schedule.time_zone,
-    )
-
-
-def _set_deadline(schedule: CheckinSchedule, deadline: dt.datetime) -> None:
-    schedule.next_deadline = deadline
-    schedule.alert_at = deadline + dt.timedelta(minutes=schedule.grace_minutes)
-
-
-def _restart(schedule: CheckinSchedule, now: dt.datetime, *, from_last: bool) -> None:
-    rule = rule_of(schedule)
-    after = schedule.last_checkin_at if from_last and schedule.last_checkin_at else now
-    deadline = deadlines.first_deadline(rule, after=after)
-    if deadline <= now:
-        deadline = deadlines.first_deadline(rule, after=now)
-    _set_deadline(schedule, deadline)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _clean_schedule(
-    kind: str,
-    interval_hours: int | None,
-    daily_time: dt.time | None,
-    time_zone: str,
-    grace_minutes: int,
-) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if kind not in CheckinSchedule.Kind.values:
-        errors["kind"] = [_("Choose “every N hours” or “daily at a time”.")]
-    elif kind == CheckinSchedule.Kind.INTERVAL and not (
-        _is_int(interval_hours)
-        and deadlines.MIN_INTERVAL_HOURS <= int(interval_hours or 0) <= deadlines.MAX_INTERVAL_HOURS
-    ):
-        errors["interval_hours"] = [_("Enter a whole number of hours from 1 to 168.")]
-    elif kind == CheckinSchedule.Kind.DAILY and not isinstance(daily_time, dt.time):
-        errors["daily_time"] = [_("Enter a time of day, e.g. 21:00.")]
-    if not deadlines.valid_zone(time_zone):
-        errors["time_zone"] = [_("Choose a time zone such as Europe/Moscow.")]
-    if not (
-        _is_int(grace_minutes)
-        and deadlines.MIN_GRACE_MINUTES <= grace_minutes <= deadlines.MAX_GRACE_MINUTES
-    ):
-        errors["grace_minutes"] = [_("Enter a grace period from 5 to 1440 minutes.")]
-    return errors
-
-
-def schedule_set(
-    *,
-    actor: Any,
-    person: ProtectedPerson,
-    kind: str,
-    interval_hours: int | None = None,
-    daily_time: dt.time | None = None,
-    time_zone: str,
-    grace_minutes: int,
-) -> CheckinSchedule:
-    """Create or change a person's schedule; the deadline is counted from the last check-in
-    (or from now, when there was none or it would already be past)."""
-    can_edit_person(actor, person)
-    errors = _clean_schedule(kind, interval_hours, daily_time, time_zone, grace_minutes)
-    if errors:
-        raise DomainError(_("Please correct the errors below."), field_errors=errors)
-    with transaction.atomic():
-        schedule = CheckinSchedule.objects.select_for_update().filter(person=person).first()
-        created = schedule is None
-        if schedule is None:
-            schedule = CheckinSchedule(person=person)
-        schedule.kind = kind
-        is_interval = kind == CheckinSchedule.Kind.INTERVAL
-        schedule.interval_hours = interval_hours if is_interval else None
-        schedule.daily_time = None if is_interval else daily_time
-        schedule.time_zone = time_zone
-        schedule.grace_minutes = grace_minutes
-        _restart(schedule, clock.now(), from_last=True)
-        schedule.save()
-        audit.record(
-            "refuge.alerts.schedule.created" if created else "refuge.alerts.schedule.changed",
-            actor=actor,
-            obj=schedule,
-            detail={"person": str(person.pk), "kind": kind, "grace_minutes": grace_minutes},
-        )
-    return schedule
-
-
-def schedule_pause(
-    *, actor: Any, schedule: CheckinSchedule, until: dt.datetime | None = None
-) -> CheckinSchedule:
-    """No missed-check-in alerts until resumed (or until `until`, when the worker resumes it)."""
-    can_edit_person(actor, schedule.person)
-    now = clock.now()
-    if until is not None and not (now < until <= now + MAX_PAUSE):
-        raise DomainError(
-            _("Please correct the errors below."),
-            field_errors={"until": [_("Choose a time in the future, within a year.")]},
-        )
-    with transaction.atomic():
-        schedule.paused = True
-        schedule.paused_until = until
-        schedule.save(update_fields=["paused", "paused_until", "updated_at"])
-        audit.record(
-            "refuge.alerts.schedule.paused",
-            actor=actor,
-            obj=schedule,
-            detail={"until": until.isoformat() if until else None},
-        )
-    return schedule
-
-
-def schedule_resume(*, actor: Any, schedule: CheckinSchedule) -> CheckinSchedule:
-    """Alerts again; the next deadline is counted from now."""
-    can_edit_person(actor, schedule.person)
-    with transaction.atomic():
-        _resume(schedule, clock.now())
-        audit.record("refuge.alerts.schedule.resumed", actor=actor, obj=schedule, detail={})
-    return schedule
-
-
-def _resume(schedule: CheckinSchedule, now: dt.datetime) -> None:
-    schedule.paused = False
-    schedule.paused_until = None
-    _restart(schedule, now, from_last=False)
-    schedule.save(
-        update_fields=["paused", "paused_until", "next_deadline", "alert_at", "updated_at"]
-    )
-
-
-def pins_set(
-    *, actor: Any, schedule: CheckinSchedule, pin: str, duress_pin: str | None
-) -> CheckinSchedule:
-    """Set the normal PIN and the duress PIN (None or empty: no duress PIN). Clears a lockout.
-    PIN values are never logged or audited; only keyed hashes are stored."""
-    can_edit_person(actor, schedule.person)
-    errors: dict[str, list[str]] = {}
-    if not pins.PIN_RE.match(pin or ""):
-        errors["pin"] = [_("A PIN is 4 to 8 digits.")]
-    if duress_pin and not pins.PIN_RE.match(duress_pin):
-        errors["duress_pin"] = [_("A PIN is 4 to 8 digits.")]
-    elif duress_pin and duress_pin == pin:
-        errors["duress_pin"] = [_("The duress PIN must differ from the normal PIN.")]
-    if errors:
-        raise DomainError(_("Please correct the errors below."), field_errors=errors)
-    with transaction.atomic():
-        schedule.pin_hash = pins.pin_hash(str(schedule.pk), pin)
-        schedule.duress_pin_hash = pins.pin_hash(str(schedule.pk), duress_pin) if duress_pin else ""
-        schedule.failed_attempts = 0
-        schedule.locked_until = None
-        schedule.save(
-            update_fields=[
-                "pin_hash",
-                "duress_pin_hash",
-                "failed_attempts",
-                "locked_until",
-                "updated_at",
-            ]
-        )
-        audit.record(
-            "refuge.alerts.schedule.pins_set",
-            actor=actor,
-            obj=schedule,
-            detail={"duress_pin": bool(duress_pin)},
-        )
-    return schedule
 
 
 def _verify(
@@ -310,33 +151,49 @@ def checkin_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) 
         verdict, current = _verify(schedule, pin, channel)
         if verdict is pins.PinMatch.NONE or current is None:
             return REFUSED
-        now = clock.now()
-        checkin = Checkin.objects.create(
-            schedule=current,
-            at=now,
-            channel=channel,
-            under_duress=verdict is pins.PinMatch.DURESS,
+        return _accept(current, channel, under_duress=verdict is pins.PinMatch.DURESS)
+
+
+def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> CheckinResult:
+    """Record a check-in with a right PIN. Inside the window it counts and the deadline moves
+    on; before it, it is early and the deadline stays. The normal and the duress PIN take this
+    same path (see the module's docstring); the follow-up job tells them apart later."""
+    now = clock.now()
+    rule = rule_of(schedule)
+    counted = deadlines.counts(rule, checked_in_at=now, pending=schedule.next_deadline)
+    checkin = Checkin.objects.create(
+        schedule=schedule,
+        at=now,
+        channel=channel,
+        outcome=Checkin.Outcome.COUNTED if counted else Checkin.Outcome.EARLY,
+        under_duress=under_duress,
+    )
+    schedule.failed_attempts = 0
+    changed = ["failed_attempts", "updated_at"]
+    if counted:
+        schedule.last_checkin_at = now
+        checkin_schedules.set_deadline(
+            schedule,
+            deadlines.deadline_after_checkin(
+                rule, checked_in_at=now, pending=schedule.next_deadline
+            ),
         )
-        deadline = deadlines.deadline_after_checkin(
-            rule_of(current), checked_in_at=now, pending=current.next_deadline
-        )
-        current.last_checkin_at = now
-        current.failed_attempts = 0
-        _set_deadline(current, deadline)
-        current.save(
-            update_fields=[
-                "last_checkin_at",
-                "failed_attempts",
-                "next_deadline",
-                "alert_at",
-                "updated_at",
-            ]
-        )
-        jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
-        audit.record(
-            "refuge.alerts.checkin.recorded", actor=None, obj=current, detail={"channel": channel}
-        )
-    return CheckinResult(accepted=True, next_deadline=deadline, time_zone=current.time_zone)
+        changed += ["last_checkin_at", "next_deadline", "alert_at"]
+    schedule.save(update_fields=changed)
+    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
+    audit.record(
+        "refuge.alerts.checkin.recorded",
+        actor=None,
+        obj=schedule,
+        detail={"channel": channel, "counted": counted},
+    )
+    return CheckinResult(
+        accepted=True,
+        next_deadline=schedule.next_deadline,
+        time_zone=schedule.time_zone,
+        window_opens=window_opens(schedule),
+        early=not counted,
+    )
 
 
 def checkin_followup(*, checkin_id: Any) -> None:
@@ -428,7 +285,7 @@ def _fire(schedule: CheckinSchedule, now: dt.datetime) -> None:
         late=late,
         dedupe_key=f"missed:{schedule.pk}:{missed.isoformat()}",
     )
-    _set_deadline(
+    checkin_schedules.set_deadline(
         schedule,
         deadlines.deadline_after_miss(rule_of(schedule), missed=missed, grace=grace, now=now),
     )
@@ -445,7 +302,7 @@ def _resume_expired_pauses(now: dt.datetime, limit: int) -> None:
     with transaction.atomic():
         expired = CheckinSchedule.objects.filter(paused=True, paused_until__lte=now)
         for schedule in _claim(expired)[:limit]:
-            _resume(schedule, now)
+            checkin_schedules.resume(schedule, now)
             audit.record(
                 "refuge.alerts.schedule.resumed", actor=None, obj=schedule, detail={"auto": True}
             )

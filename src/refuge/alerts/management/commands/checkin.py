@@ -2,6 +2,7 @@
 
     refuge checkin link PSEUDONYM [--revoke]
     refuge checkin schedule set PSEUDONYM (--every HOURS | --daily HH:MM) [--tz ZONE] [--grace MIN]
+                                [--window MIN]
     refuge checkin schedule pause PSEUDONYM [--until 2025-06-01T18:00+03:00]
     refuge checkin schedule resume PSEUDONYM
     refuge checkin schedule show PSEUDONYM
@@ -97,6 +98,14 @@ class Command(BaseCommand):
         kind.add_argument("--daily", metavar="HH:MM", help="Daily by this time.")
         setter.add_argument("--tz", default=None, help="The person's time zone.")
         setter.add_argument("--grace", type=int, default=DEFAULT_GRACE_MINUTES, metavar="MIN")
+        setter.add_argument(
+            "--window",
+            type=int,
+            default=None,
+            metavar="MIN",
+            help="Check-ins count from MIN minutes before the deadline (default: 240 for "
+            "--daily, the whole interval for --every).",
+        )
         pause = schedule_sub.add_parser("pause", help="No missed-check-in alerts until resumed.")
         pause.add_argument("pseudonym")
         pause.add_argument("--until", default=None, help="Resume by itself at this time.")
@@ -156,6 +165,7 @@ class Command(BaseCommand):
                 daily_time=_time_of_day(options["daily"]) if every is None else None,
                 time_zone=options["tz"] or str(settings.TIME_ZONE),
                 grace_minutes=options["grace"],
+                window_minutes=options["window"],
             )
         elif action == "pause":
             until = _instant(options["until"]) if options["until"] else None
@@ -175,10 +185,12 @@ class Command(BaseCommand):
             paused = (
                 f"until {_when(schedule.paused_until, zone)}" if schedule.paused_until else "yes"
             )
+        rule += f", grace {schedule.grace_minutes} min, window {schedule.window_minutes} min"
         lines = [
             f"person:        {schedule.person}",
-            f"schedule:      {rule}, grace {schedule.grace_minutes} min",
+            f"schedule:      {rule}",
             f"paused:        {paused}",
+            f"counts from:   {_when(checkins.window_opens(schedule), zone)}",
             f"next deadline: {_when(schedule.next_deadline, zone)}",
             f"alert at:      {_when(schedule.alert_at, zone)}",
             f"last check-in: {_when(schedule.last_checkin_at, zone)}",
