@@ -160,6 +160,19 @@ def test_schedule_set_takes_a_window_and_shows_when_check_ins_count(cast: Cast, 
         refuge("schedule", "set", "FALCON", "--every", "2", "--window", "180")
 
 
+def test_unlock_lifts_a_lockout_with_a_reason(cast: Cast, at_call_time, falcon_schedule):
+    for _attempt in range(5):
+        checkins.checkin_submit(schedule=falcon_schedule, pin="0000", channel="web")
+    assert "locked until:  Tue 2026-03-10 15:30" in refuge("schedule", "show", "FALCON")
+    with pytest.raises(CommandError, match="Say why"):
+        refuge("unlock", "FALCON", "--reason", " ")
+    shown = refuge("unlock", "FALCON", "--reason", "Called him; he mistyped.")
+    assert "locked until" not in shown
+    assert checkins.lock_state(CheckinSchedule.objects.get()) is None
+    with pytest.raises(CommandError, match="not locked"):
+        refuge("unlock", "FALCON", "--reason", "Again.")
+
+
 @pytest.mark.parametrize(
     "args",
     [

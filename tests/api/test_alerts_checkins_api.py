@@ -93,3 +93,79 @@ def test_others_get_404_for_the_history(role, cast, api_as):
 
 def test_no_schedule_no_history(cast, api_as):
     assert api_as(cast.lawyer).get(path(cast, "/checkins")).status_code == 404
+
+
+# --- the PIN lockout ------------------------------------------------------------------------------
+
+REASON = "Reached by phone; he had mistyped the PIN."
+
+
+def _locked(cast):  # type: ignore[no-untyped-def]
+    """FALCON's check-ins locked by five wrong PINs at 12:00 UTC, one right PIN refused since."""
+    with time_machine.travel(MORNING, tick=False):
+        schedule = checkins.schedule_set(
+            actor=None,
+            person=cast.falcon,
+            kind="interval",
+            interval_hours=24,
+            time_zone="Europe/Moscow",
+            grace_minutes=120,
+        )
+        checkins.pins_set(actor=None, schedule=schedule, pin=PIN, duress_pin=None)
+        for pin in ["0000"] * 5 + [PIN]:
+            checkins.checkin_submit(schedule=schedule, pin=pin, channel="web")
+    return schedule
+
+
+@pytest.mark.parametrize("role", ["lawyer", "coordinator", "operator"])
+def test_the_lock_is_in_the_schedule(role, cast, api_as):
+    _locked(cast)
+    with time_machine.travel(MORNING + dt.timedelta(minutes=1), tick=False):
+        body = api_as(cast.by_role()[role]).get(path(cast)).json()
+    assert body["locked"] is True
+    assert body["locked_at"] == "2026-03-10T06:22:00Z"
+    assert body["locked_until"] == "2026-03-10T06:52:00Z"
+    assert (body["failed_attempts"], body["attempts_while_locked"]) == (5, 1)
+
+
+@pytest.mark.parametrize("role", ["lawyer", "caseworker", "coordinator"])
+def test_the_team_and_coordinators_unlock_with_a_reason(role, cast, api_as):
+    _locked(cast)
+    with time_machine.travel(MORNING + dt.timedelta(minutes=1), tick=False):
+        response = api_as(cast.by_role()[role]).post(path(cast, "/unlock"), {"reason": REASON})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["locked"], body["locked_until"], body["failed_attempts"]) == (False, None, 0)
+    assert REASON not in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [*REFUSED, "operator"])
+def test_others_cannot_unlock(role, cast, api_as):
+    _locked(cast)
+    with time_machine.travel(MORNING + dt.timedelta(minutes=1), tick=False):
+        response = api_as(cast.by_role()[role]).post(path(cast, "/unlock"), {"reason": REASON})
+        assert response.status_code == 404
+        assert checkins.lock_state(CheckinSchedule.objects.get()) is not None
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "x" * 1001}])
+def test_an_unlock_needs_a_reason(body, cast, api_as):
+    _locked(cast)
+    with time_machine.travel(MORNING + dt.timedelta(minutes=1), tick=False):
+        response = api_as(cast.lawyer).post(path(cast, "/unlock"), body)
+        assert response.status_code == 422
+        assert checkins.lock_state(CheckinSchedule.objects.get()) is not None
+
+
+def test_unlocking_what_is_not_locked_is_422(cast, api_as):
+    _locked(cast)
+    with time_machine.travel(MORNING + dt.timedelta(hours=1), tick=False):  # it ran out
+        response = api_as(cast.lawyer).post(path(cast, "/unlock"), {"reason": REASON})
+    assert response.status_code == 422
+    assert "not locked" in response.json()["detail"]
+
+
+def test_refused_attempts_while_locked_are_in_the_history(cast, api_as):
+    _locked(cast)
+    history = api_as(cast.lawyer).get(path(cast, "/checkins")).json()
+    assert [item["outcome"] for item in history] == ["locked"]

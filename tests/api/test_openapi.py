@@ -67,6 +67,7 @@ ROUTES = {
     ("post", "/api/v1/people/{person_id}/checkin-schedule/pause"),
     ("post", "/api/v1/people/{person_id}/checkin-schedule/pins"),
     ("post", "/api/v1/people/{person_id}/checkin-schedule/resume"),
+    ("post", "/api/v1/people/{person_id}/checkin-schedule/unlock"),
     ("get", "/api/v1/policies"),
     ("post", "/api/v1/policies"),
     ("delete", "/api/v1/policies/{policy_id}"),

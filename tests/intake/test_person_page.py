@@ -213,13 +213,19 @@ def test_bad_input_gets_the_same_neutral_400(client: Client, falcon_link: str, d
     assert not Emergency.objects.exists()
 
 
-def test_the_lockout_response_is_the_wrong_pin_response(
+def test_the_lockout_tells_the_person_that_check_ins_here_are_paused(
     client: Client, at_call_time, falcon_link: str
 ):
     wrong = [_post(client, falcon_link, action="checkin", pin="0000") for _ in range(5)]
     locked = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     assert {r.status_code for r in [*wrong, locked]} == {400}
-    assert len({r.content for r in [*wrong, locked]}) == 1
+    assert len({r.content for r in wrong[:4]}) == 1  # wrong PINs: "Not accepted"
+    assert wrong[4].content == locked.content  # the fifth locks; the right PIN is then refused
+    html = locked.content.decode()
+    assert "Check-ins on this page are paused after several wrong PINs." in html
+    assert "Contact your team another way. The SOS button still works." in html
+    assert 'value="sos"' in html
+    assert 'value="checkin"' not in html  # no PIN form while paused
     assert CheckinSchedule.objects.get().locked_until == CALL_TIME + dt.timedelta(minutes=30)
 
 

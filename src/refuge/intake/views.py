@@ -41,6 +41,7 @@ SOS_SENT = "sos"
 CHECKED_IN = "checked_in"
 CANCELLED = "cancelled"
 REFUSED = "refused"
+LOCKED = "locked"
 MAX_PIN_FIELD = 64
 SMS_MAX_BODY = 4096
 SMS_MAX_SKEW_SECONDS = 300
@@ -70,14 +71,21 @@ def _not_found() -> HttpResponse:
     return _page(settings.PUBLIC_LANGUAGE, "intake/not_found.html", status=404)
 
 
-def _start_page(lang: str, person: ProtectedPerson) -> HttpResponse:
-    """The SOS button and the check-in form, with the window of the check-in awaited."""
-    window = checkins.pending_window(checkins.schedule_of(person))
+def _start_page(
+    lang: str, person: ProtectedPerson, *, state: str = START, status: int = 200
+) -> HttpResponse:
+    """The SOS button and the check-in form, with the window of the check-in awaited; while
+    check-ins are locked, the SOS button and a note that check-ins here are paused instead."""
+    schedule = checkins.schedule_of(person)
+    if schedule is not None and checkins.is_locked(schedule):
+        return _page(lang, "intake/person_page.html", {"state": LOCKED}, status=status)
+    window = checkins.pending_window(schedule)
     upcoming = ""
     if window is not None:
         with translation.override(lang):
             upcoming = inbound.upcoming(*window)
-    return _page(lang, "intake/person_page.html", {"state": START, "upcoming": upcoming})
+    context = {"state": state, "upcoming": upcoming}
+    return _page(lang, "intake/person_page.html", context, status=status)
 
 
 @csrf_exempt
@@ -104,7 +112,8 @@ def person_page(request: HttpRequest, token: str) -> HttpResponse:
             return _page(lang, "intake/person_page.html", {"state": CHECKED_IN, "message": message})
     elif action == "cancel" and checkins.cancel_submit(schedule=schedule, pin=pin, channel=channel):
         return _page(lang, "intake/person_page.html", {"state": CANCELLED})
-    return _page(lang, "intake/person_page.html", {"state": REFUSED}, status=400)
+    # Refused: a wrong PIN, bad input, or locked check-ins (this attempt may have locked them).
+    return _start_page(lang, person, state=REFUSED, status=400)
 
 
 def _refuse(status: int) -> JsonResponse:

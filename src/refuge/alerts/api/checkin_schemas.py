@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, WithJsonSchema
 from refuge.accounts.api import NO_NUL, InputSchema
 from refuge.alerts.api.setup_schemas import ScheduleKind
 from refuge.alerts.models import Checkin
-from refuge.alerts.services import checkins
+from refuge.alerts.services import checkin_lockout, checkins
 from refuge.cases.api.schemas import PersonRefOut
 
 CheckinChannel = Annotated[
@@ -46,6 +46,14 @@ class ScheduleOut(Schema):
     pin_set: bool
     duress_pin_set: bool
     live_links: int = Field(description="Personal links that work (0 or 1).")
+    failed_attempts: int = Field(description="Wrong PINs in a row (every 5 lock check-ins).")
+    locked: bool = Field(
+        description="Check-ins are locked after wrong PINs: every PIN is refused, the person's "
+        "page says check-ins there are paused. POST .../unlock lifts it."
+    )
+    locked_at: dt.datetime | None = Field(description="When the lock in force began.")
+    locked_until: dt.datetime | None = Field(description="When the lock in force runs out.")
+    attempts_while_locked: int = Field(description="PINs entered since the lock, all refused.")
 
 
 class ScheduleIn(InputSchema):
@@ -77,9 +85,20 @@ class LinkOut(Schema):
     url: str = Field(description="The person's own page. Shown once; it cannot be read again.")
 
 
+class UnlockIn(InputSchema):
+    reason: str = Field(
+        min_length=1,
+        max_length=checkin_lockout.MAX_REASON,
+        pattern=NO_NUL,
+        description="How the person was reached and confirmed; kept encrypted as a note on the "
+        "lockout's emergency.",
+    )
+
+
 class CheckinOut(Schema):
     at: dt.datetime
     channel: CheckinChannel
     outcome: CheckinOutcome = Field(
-        description="counted: satisfied the deadline; early: before the window, did not count."
+        description="counted: satisfied the deadline; early: before the window, did not "
+        "count; locked: entered while check-ins were locked, refused."
     )

@@ -1,4 +1,5 @@
-"""JSON endpoints of a person's check-in schedule: read, set, pause, resume, PINs, personal link.
+"""JSON endpoints of a person's check-in schedule: read, set, pause, resume, PINs, unlock after a
+PIN lockout, recent check-ins, personal link.
 
 The schedule follows the person: reading needs VIEW on the person, changing needs EDIT (whoever
 may see or change the person, see alerts.access). A person the caller may not see answers 404,
@@ -25,6 +26,7 @@ from refuge.alerts.api.checkin_schemas import (
     PinsIn,
     ScheduleIn,
     ScheduleOut,
+    UnlockIn,
 )
 from refuge.alerts.models import Checkin, CheckinSchedule
 from refuge.alerts.services import checkin_links, checkins
@@ -52,6 +54,7 @@ def _schedule(user: User, person: ProtectedPerson, action: str) -> CheckinSchedu
 
 
 def _schedule_out(schedule: CheckinSchedule) -> ScheduleOut:
+    lock = checkins.lock_state(schedule)
     return ScheduleOut(
         person=_person_ref(schedule.person),
         kind=CheckinSchedule.Kind(schedule.kind),
@@ -69,6 +72,11 @@ def _schedule_out(schedule: CheckinSchedule) -> ScheduleOut:
         pin_set=bool(schedule.pin_hash),
         duress_pin_set=bool(schedule.duress_pin_hash),
         live_links=len(selectors.checkin_live_links(person=schedule.person)),
+        failed_attempts=schedule.failed_attempts,
+        locked=lock is not None,
+        locked_at=lock.locked_at if lock else None,
+        locked_until=lock.locked_until if lock else None,
+        attempts_while_locked=lock.attempts_while_locked if lock else 0,
     )
 
 
@@ -153,6 +161,18 @@ def schedule_pins(request: HttpRequest, person_id: UUID, payload: PinsIn) -> Sch
         actor=user, schedule=schedule, pin=payload.pin, duress_pin=payload.duress_pin or None
     )
     return _schedule_out(schedule)
+
+
+@router.post(
+    f"{SCHEDULE}/unlock",
+    response=responses(200, ScheduleOut),
+    summary="Lift a PIN lockout, with a reason (audited; the reason is a note on the emergency)",
+)
+def schedule_unlock(request: HttpRequest, person_id: UUID, payload: UnlockIn) -> ScheduleOut:
+    user, schedule = _for_edit(request, person_id)
+    return _schedule_out(
+        checkins.checkins_unlock(actor=user, schedule=schedule, reason=payload.reason)
+    )
 
 
 @router.post(

@@ -25,7 +25,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='checkin',
             name='outcome',
-            field=models.CharField(choices=[('counted', 'counted'), ('early', 'early: before the window, did not count')], default='counted', max_length=10),
+            field=models.CharField(choices=[('counted', 'counted'), ('early', 'early: before the window, did not count'), ('locked', 'refused: check-ins were locked')], default='counted', max_length=10),
+        ),
+        migrations.AddField(
+            model_name='checkinschedule',
+            name='locked_at',
+            field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='checkinschedule',

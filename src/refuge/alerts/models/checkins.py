@@ -43,7 +43,9 @@ class CheckinSchedule(UUIDModel):
     # Keyed hashes (the key is outside the database: see alerts.pins). Empty until set.
     pin_hash = models.CharField(max_length=128, blank=True)
     duress_pin_hash = models.CharField(max_length=128, blank=True)
+    # Wrong PINs in a row, and the lockout they led to (alerts.services.checkin_lockout).
     failed_attempts = models.PositiveIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[CheckinSchedule]]
@@ -153,8 +155,9 @@ class InboundMessage(models.Model):
 
 
 class Checkin(models.Model):
-    """One check-in with a right PIN (normal or duress): it counted, or it was early. Raw history
-    is short-lived (see the retention job)."""
+    """One check-in with a right PIN (normal or duress): it counted, or it was early; or any PIN
+    entered while check-ins were locked, all refused alike. Raw history is short-lived (see the
+    retention job)."""
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web page")
@@ -164,6 +167,7 @@ class Checkin(models.Model):
     class Outcome(models.TextChoices):
         COUNTED = "counted", _("counted")
         EARLY = "early", _("early: before the window, did not count")
+        LOCKED = "locked", _("refused: check-ins were locked")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     schedule = models.ForeignKey(CheckinSchedule, on_delete=models.CASCADE, related_name="checkins")

@@ -238,12 +238,14 @@ def pins_set(
         schedule.pin_hash = pins.pin_hash(str(schedule.pk), pin)
         schedule.duress_pin_hash = pins.pin_hash(str(schedule.pk), duress_pin) if duress_pin else ""
         schedule.failed_attempts = 0
+        schedule.locked_at = None
         schedule.locked_until = None
         schedule.save(
             update_fields=[
                 "pin_hash",
                 "duress_pin_hash",
                 "failed_attempts",
+                "locked_at",
                 "locked_until",
                 "updated_at",
             ]

@@ -38,14 +38,20 @@ from refuge.alerts.models import (
     InboundMessage,
     Priority,
 )
-from refuge.alerts.services import checkin_links, checkin_schedules, emergencies, sos
+from refuge.alerts.services import (
+    checkin_links,
+    checkin_lockout,
+    checkin_schedules,
+    emergencies,
+    sos,
+)
 from refuge.core import clock, jobs
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
 
-LOCKOUT_ATTEMPTS = 5
-LOCKOUT = dt.timedelta(minutes=30)
+LOCKOUT_ATTEMPTS = checkin_lockout.LOCKOUT_ATTEMPTS
+LOCKOUT = checkin_lockout.LOCKOUT
 FOLLOWUP_JOB = "alerts.checkin_followup"
 MAX_PIN_INPUT = 64
 CHECKINS_KEPT = dt.timedelta(days=30)
@@ -71,6 +77,9 @@ rule_of = checkin_schedules.rule_of
 window_opens = checkin_schedules.window_opens
 pending_window = checkin_schedules.pending_window
 MAX_PAUSE = checkin_schedules.MAX_PAUSE
+# The lockout, for interfaces that show and lift it with the rest of the schedule.
+lock_state = checkin_lockout.lock_state
+checkins_unlock = checkin_lockout.checkins_unlock
 # SOS, for interfaces that take SOS and check-ins from the same place.
 sos_submit = sos.sos_submit
 sos_from_unknown = sos.sos_from_unknown
@@ -89,69 +98,88 @@ class CheckinResult:
     time_zone: str = ""
     window_opens: dt.datetime | None = None
     early: bool = False
+    locked: bool = False
 
 
 REFUSED = CheckinResult(accepted=False)
+# Check-ins are locked after wrong PINs: the person's page says so (and to reach the team another
+# way); it is the same whatever PIN was entered, so it says nothing about a duress PIN.
+LOCKED = CheckinResult(accepted=False, locked=True)
 
 
-def _verify(
-    schedule: CheckinSchedule | None, pin: str, channel: str
-) -> tuple[pins.PinMatch, CheckinSchedule | None]:
+@dataclass(frozen=True)
+class _Attempt:
+    """Which PIN was entered, on which schedule (locked for update), and whether its check-ins
+    are locked (already, or by this very attempt)."""
+
+    verdict: pins.PinMatch
+    schedule: CheckinSchedule | None
+    locked: bool = False
+
+
+def _verify(schedule: CheckinSchedule | None, pin: str, channel: str) -> _Attempt:
     """Which PIN this is, counting failures towards the lockout. Call inside a transaction."""
     pin = (pin or "").strip()[:MAX_PIN_INPUT]
     if schedule is None:
         pins.match(_NOBODY, pin, normal_hash="", duress_hash="")
-        return pins.PinMatch.NONE, None
+        return _Attempt(pins.PinMatch.NONE, None)
     locked = CheckinSchedule.objects.select_for_update(of=("self",)).select_related("person")
     current = locked.get(pk=schedule.pk)
     verdict = pins.match(
         str(current.pk), pin, normal_hash=current.pin_hash, duress_hash=current.duress_pin_hash
     )
     now = clock.now()
-    if current.locked_until is not None and current.locked_until > now:
-        return pins.PinMatch.NONE, current  # locked: not counted, the same refusal
+    if checkin_lockout.is_locked(current, now):
+        _record_while_locked(current, now, channel, under_duress=verdict is pins.PinMatch.DURESS)
+        return _Attempt(pins.PinMatch.NONE, current, locked=True)
     if verdict is pins.PinMatch.NONE:
-        _count_failure(current, now, channel)
-    return verdict, current
-
-
-def _count_failure(schedule: CheckinSchedule, now: dt.datetime, channel: str) -> None:
-    schedule.failed_attempts += 1
-    if schedule.failed_attempts < LOCKOUT_ATTEMPTS:
-        schedule.save(update_fields=["failed_attempts", "updated_at"])
-        audit.record(
-            "refuge.alerts.checkin.refused",
-            actor=None,
-            obj=schedule,
-            detail={"channel": channel, "failures": schedule.failed_attempts},
+        return _Attempt(
+            verdict, current, locked=checkin_lockout.count_failure(current, now, channel)
         )
-        return
-    schedule.failed_attempts = 0
-    schedule.locked_until = now + LOCKOUT
-    schedule.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
+    return _Attempt(verdict, current)
+
+
+def _record_while_locked(
+    schedule: CheckinSchedule, now: dt.datetime, channel: str, *, under_duress: bool
+) -> None:
+    """Any PIN entered while locked, right or wrong, is refused and recorded the same way (one
+    row, one follow-up job, one audit entry), so neither the answer nor the time taken tells
+    them apart; a duress PIN among them still raises its alarm from the follow-up job."""
+    checkin = Checkin.objects.create(
+        schedule=schedule,
+        at=now,
+        channel=channel,
+        outcome=Checkin.Outcome.LOCKED,
+        under_duress=under_duress,
+    )
+    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
     audit.record(
-        "refuge.alerts.schedule.locked",
+        "refuge.alerts.checkin.refused_while_locked",
         actor=None,
         obj=schedule,
-        detail={"channel": channel, "until": schedule.locked_until.isoformat()},
+        detail={"channel": channel},
     )
-    emergencies.raise_alert(
-        source=EmergencySource.LOCKOUT,
-        people=[schedule.person],
-        priority=Priority.HIGH,
-        reported_at=now,
-        dedupe_key=f"lockout:{schedule.pk}:{now.isoformat()}",
-    )
+
+
+def is_locked(schedule: CheckinSchedule) -> bool:
+    """Are the schedule's check-ins locked right now (read afresh)?"""
+    current = CheckinSchedule.objects.filter(pk=schedule.pk).only("locked_until").first()
+    return current is not None and checkin_lockout.is_locked(current, clock.now())
 
 
 def checkin_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> CheckinResult:
     """A check-in with a PIN. The result is the same for the normal and the duress PIN; a
-    wrong PIN, a locked channel and a person without a schedule all get REFUSED."""
+    wrong PIN and a person without a schedule get REFUSED; any PIN while the check-ins are
+    locked (and the wrong PIN that locks them) gets LOCKED."""
     with transaction.atomic():
-        verdict, current = _verify(schedule, pin, channel)
-        if verdict is pins.PinMatch.NONE or current is None:
+        attempt = _verify(schedule, pin, channel)
+        if attempt.locked:
+            return LOCKED
+        if attempt.verdict is pins.PinMatch.NONE or attempt.schedule is None:
             return REFUSED
-        return _accept(current, channel, under_duress=verdict is pins.PinMatch.DURESS)
+        return _accept(
+            attempt.schedule, channel, under_duress=attempt.verdict is pins.PinMatch.DURESS
+        )
 
 
 def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> CheckinResult:
@@ -215,13 +243,16 @@ def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -
     """The person cancels an SOS with their PIN. With the duress PIN the alarm stays and
     escalates (emergencies.cancel_by_person); the caller shows the same page for both."""
     with transaction.atomic():
-        verdict, current = _verify(schedule, pin, channel)
-        if verdict is pins.PinMatch.NONE or current is None:
+        attempt = _verify(schedule, pin, channel)
+        current = attempt.schedule
+        if attempt.verdict is pins.PinMatch.NONE or current is None:
             return False
         current.failed_attempts = 0
         current.save(update_fields=["failed_attempts", "updated_at"])
         emergencies.cancel_by_person(
-            person=current.person, via_duress=verdict is pins.PinMatch.DURESS, channel=channel
+            person=current.person,
+            via_duress=attempt.verdict is pins.PinMatch.DURESS,
+            channel=channel,
         )
     return True
 

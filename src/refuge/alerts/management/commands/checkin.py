@@ -7,6 +7,7 @@
     refuge checkin schedule resume PSEUDONYM
     refuge checkin schedule show PSEUDONYM
     refuge checkin pins PSEUDONYM [--stdin]
+    refuge checkin unlock PSEUDONYM --reason "reached by phone, confirmed"
     refuge checkin bind PSEUDONYM (--sms +79001234567 | --telegram CHAT_ID) [--revoke]
 
 Whoever runs this has a shell on the server, so it acts as the system (audited as "system"),
@@ -118,6 +119,12 @@ class Command(BaseCommand):
             "--stdin", action="store_true", help="Read PIN, PIN, duress PIN, duress PIN (lines)."
         )
 
+        unlock = sub.add_parser("unlock", help="Lift a PIN lockout, with a reason.")
+        unlock.add_argument("pseudonym")
+        unlock.add_argument(
+            "--reason", required=True, help="How the person was reached and confirmed."
+        )
+
         bind = sub.add_parser("bind", help="Bind an SMS number or a Telegram chat.")
         bind.add_argument("pseudonym")
         sender = bind.add_mutually_exclusive_group(required=True)
@@ -135,6 +142,11 @@ class Command(BaseCommand):
                 self._schedule(person, options)
             elif options["action"] == "pins":
                 self._pins(person, from_stdin=options["stdin"])
+            elif options["action"] == "unlock":
+                checkins.checkins_unlock(
+                    actor=None, schedule=_schedule(person), reason=options["reason"]
+                )
+                self._show(_schedule(person))
             else:
                 self._bind(person, options)
         except DomainError as error:
@@ -196,8 +208,14 @@ class Command(BaseCommand):
             f"last check-in: {_when(schedule.last_checkin_at, zone)}",
             f"PINs:          {_pins_state(schedule)}",
         ]
-        if schedule.locked_until is not None:
-            lines.append(f"locked until:  {_when(schedule.locked_until, zone)}")
+        lock = checkins.lock_state(schedule)
+        if lock is not None:
+            lines.append(
+                f"locked until:  {_when(lock.locked_until, zone)}, after {lock.failures} "
+                f"wrong PINs; {lock.attempts_while_locked} attempt(s) since"
+            )
+        elif schedule.failed_attempts:
+            lines.append(f"wrong PINs:    {schedule.failed_attempts} in a row")
         self.stdout.write("\n".join(lines))
 
     def _pins(self, person: ProtectedPerson, *, from_stdin: bool) -> None:
