@@ -11,13 +11,19 @@ send through Apprise; nothing else runs on the worker.
 
 Check-ins (`checkin_*`). `scale.checkin_clients` threads, each with its own person, POST
 `action=checkin&pin=2468` to their page for `scale.checkin_seconds`. The floor is measured the
-same way just before: the same threads GET /c/<random token>/ for as long. That is the neutral
-404 of an unknown token, i.e. the same URL route, the same view, the same middleware and a
-template render, but only the token's one indexed SELECT and no write. No new route is added
-for the benchmark; /accounts/login/ was not used because it sets a session and CSRF cookie and
-renders the staff layout, which a check-in never does. The ratio is therefore what a check-in's
-own work (two PIN hashes, the locked read, the Checkin row, the new deadline, the follow-up
-job and the audit entry, in one write transaction) leaves of the server's request rate.
+same way just before: the same threads GET their person's page, /c/<token>/, for as long. That
+is the page a person opens before checking in: the same URL route, view, middleware and template
+render, with reads only (the link, the schedule) and no write. (It used to be the neutral 404 of
+an unknown token; since links that open nothing are counted per address to rate-limit them, that
+page writes.) No new route is added for the benchmark; /accounts/login/ was not used because it
+sets a session and CSRF cookie and renders the staff layout, which a check-in never does. The
+ratio is therefore what a check-in's own work (two PIN hashes, the locked read, the Checkin row,
+the new deadline, the follow-up job and the audit entry, in one write transaction) leaves of
+the server's request rate.
+
+Each SOS comes from its own client address (X-Forwarded-For behind REFUGE_BEHIND_TLS_PROXY=1):
+200 people are not behind one address, and SOS from many links of one address beyond the flood
+limit would rightly be paged as one emergency.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from __future__ import annotations
 import http.client
 import queue
 import re
-import secrets
 import threading
 import time
 import urllib.parse
@@ -36,7 +41,6 @@ from bench import alertdata, livesite
 from bench.caselist import BenchmarkError
 from bench.scale import Scale
 from bench.stats import Metric, context, metric, p50, p99
-from refuge.alerts.services.checkin_links import TOKEN_BYTES
 
 Progress = Callable[[str], None]
 REQUEST_TIMEOUT_S = 60.0
@@ -44,18 +48,22 @@ SOS_PREFIX = "SOSB"
 CHECKIN_PREFIX = "CHKB"
 _SOS_PSEUDONYM = re.compile(rf"\b{SOS_PREFIX}-\d{{5}}\b")
 HTTP_OK = 200
-HTTP_NOT_FOUND = 404
 
 
-def _request(port: int, method: str, path: str, form: dict[str, str] | None = None) -> int:
-    """One request on a new connection (gunicorn's sync workers close every connection)."""
+def _request(
+    port: int, method: str, path: str, form: dict[str, str] | None = None, address: str = ""
+) -> int:
+    """One request on a new connection (gunicorn's sync workers close every connection).
+    `address`: the client address the proxy in front forwards (X-Forwarded-For), as nginx does
+    in production; the site runs with REFUGE_BEHIND_TLS_PROXY=1 (bench.livesite)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+    headers = {"X-Forwarded-For": address} if address else {}
     try:
         if form is None:
-            conn.request(method, path)
+            conn.request(method, path, headers=headers)
         else:
             body = urllib.parse.urlencode(form)
-            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
             conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
@@ -79,15 +87,25 @@ class _Sent:
     status: int
 
 
-def _send_sos(port: int, todo: queue.Queue[alertdata.Member], sent: list[_Sent]) -> None:
+def _address(number: int) -> str:
+    """A distinct client address per person: 200 people in danger are not behind one address
+    (the SOS flood limit of one address would, rightly, page them as one)."""
+    return f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+
+
+def _send_sos(
+    port: int, todo: queue.Queue[tuple[int, alertdata.Member]], sent: list[_Sent]
+) -> None:
     while True:
         try:
-            member = todo.get_nowait()
+            number, member = todo.get_nowait()
         except queue.Empty:
             return
         started = time.monotonic()
         try:
-            status = _request(port, "POST", _page(member.token), {"action": "sos"})
+            status = _request(
+                port, "POST", _page(member.token), {"action": "sos"}, address=_address(number)
+            )
         except OSError:
             status = 0
         sent.append(_Sent(member.pseudonym, started, time.monotonic(), status))
@@ -105,9 +123,9 @@ def _first_received(sink: livesite.SmtpSink, seen: dict[str, float], done: int) 
 def measure_sos(
     site: livesite.Site, members: Sequence[alertdata.Member], scale: Scale, progress: Progress
 ) -> list[Metric]:
-    todo: queue.Queue[alertdata.Member] = queue.Queue()
-    for member in members:
-        todo.put(member)
+    todo: queue.Queue[tuple[int, alertdata.Member]] = queue.Queue()
+    for number, member in enumerate(members):
+        todo.put((number, member))
     sent: list[_Sent] = []  # list.append is atomic under the GIL
     progress(f"Posting {len(members)} SOS from {scale.sos_senders} concurrent senders")
     started = time.monotonic()
@@ -222,16 +240,13 @@ def measure_checkins(
     site: livesite.Site, members: Sequence[alertdata.Member], scale: Scale, progress: Progress
 ) -> list[Metric]:
     clients = len(members)
-    unknown = [secrets.token_urlsafe(TOKEN_BYTES) for _member in members]
-    progress(
-        f"Floor: GET of an unknown token's page, {clients} clients, {scale.checkin_seconds:g} s"
-    )
+    progress(f"Floor: GET of the person's own page, {clients} clients, {scale.checkin_seconds:g} s")
     floor = _drive(
         site.port,
         clients,
         scale.checkin_seconds,
-        lambda n: ("GET", _page(unknown[n]), None),
-        HTTP_NOT_FOUND,
+        lambda n: ("GET", _page(members[n].token), None),
+        HTTP_OK,
     )
     progress(f"Check-ins: POST with the PIN, {clients} clients, {scale.checkin_seconds:g} s")
     load = _drive(
@@ -256,7 +271,7 @@ def measure_checkins(
         checkins=load.ok,
         not_200=load.wrong,
         checkin_p50_ms=round(p50(load.latencies), 2),
-        floor_view="GET /c/<unknown token>/ (the neutral 404)",
+        floor_view="GET /c/<token>/ (the person's page, before a check-in)",
         floor_rps=round(floor.rps, 1),
         floor_requests=floor.ok,
         floor_not_404=floor.wrong,

@@ -6,7 +6,8 @@ files and generated secret key), plus:
 
 - REFUGE_ALLOWED_HOSTS with 127.0.0.1 added (the requests' Host);
 - REFUGE_NOTIFIER=apprise and REFUGE_SMTP_HOST/PORT (plain SMTP, no login) aimed at the sink;
-- REFUGE_WORKER_POLL_SECONDS=1, the smallest poll the settings accept.
+- REFUGE_WORKER_POLL_SECONDS=1, the smallest poll the settings accept;
+- REFUGE_BEHIND_TLS_PROXY=1: requests carry the client's address in X-Forwarded-For.
 
 gunicorn runs `refuge.config.wsgi:application` with 2 sync workers. Their output and the
 worker's go to log files in the benchmark's temporary directory; a process that dies early
@@ -115,6 +116,10 @@ def child_environment(smtp_port: int) -> dict[str, str]:
         REFUGE_SMTP_PASSWORD="",
         REFUGE_SMTP_FROM=SMTP_FROM,
         REFUGE_WORKER_POLL_SECONDS=str(WORKER_POLL_SECONDS),
+        # As behind nginx in production: the client's address arrives in X-Forwarded-For, and
+        # the requests of different people come from different addresses (the protected
+        # people's pages limit floods per address).
+        REFUGE_BEHIND_TLS_PROXY="1",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from refuge.alerts import pins
+from refuge.alerts import pins, selectors_checkins
 from refuge.alerts.models import (
     Alert,
     Checkin,
@@ -314,11 +314,14 @@ def test_the_duress_pin_counts_as_a_success_and_resets_the_counter(falcon_schedu
 
 def test_sos_opens_a_top_priority_emergency_and_joins_it_afterwards(cast: Cast, at_call_time):
     checkins.sos_submit(person=cast.falcon, channel=WEB)
-    checkins.sos_submit(person=cast.falcon, channel=WEB)
+    checkins.sos_submit(person=cast.falcon, channel=WEB)  # within minutes: counted on the first
+    at_call_time.shift(dt.timedelta(minutes=11))
+    checkins.sos_submit(person=cast.falcon, channel=WEB)  # later: raised again, and joins
     emergency = Emergency.objects.get()
     assert emergency.source == EmergencySource.SOS
     assert emergency.priority == Priority.TOP
     assert Alert.objects.filter(emergency=emergency).count() == 2
+    assert selectors_checkins.sos_presses(emergency=emergency) == 3
 
 
 def test_cancelling_with_the_normal_pin_resolves_an_accidental_sos(

@@ -1,5 +1,6 @@
 """Reads of a person's check-in history for staff: the recent check-ins (counted, early, or
-refused while locked) and the schedule's locks and unlocks (from the audit log).
+refused while locked), the schedule's locks and unlocks (from the audit log), and how often SOS
+was pressed for an emergency.
 
 Call these only with a schedule the actor was allowed to fetch (selectors_emergencies.
 checkin_schedule_get): the rows carry no rule of their own, they follow the person. Whether a
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from refuge.alerts.models import Checkin, CheckinSchedule
+from refuge.alerts.models import Alert, Checkin, CheckinSchedule, Emergency, EmergencySource
 from refuge.security.models import AuditEntry
 
 RECENT_CHECKINS = 10
@@ -62,3 +63,12 @@ def lock_history(*, schedule: CheckinSchedule, limit: int = LOCK_EVENTS) -> list
             )
         )
     return events
+
+
+def sos_presses(*, emergency: Emergency) -> int:
+    """How often SOS was pressed for an emergency: its SOS alerts and the repeats counted on
+    them (services.sos). Call with an emergency the actor was allowed to fetch."""
+    repeats = Alert.objects.filter(
+        emergency=emergency, source__in=(EmergencySource.SOS, EmergencySource.SOS_FLOOD)
+    ).values_list("repeats", flat=True)
+    return sum(1 + count for count in repeats)

@@ -23,6 +23,7 @@ from refuge.accounts.api import (
     responses,
 )
 from refuge.accounts.models import User
+from refuge.alerts import selectors_checkins
 from refuge.alerts import selectors_emergencies as selectors
 from refuge.alerts.api.emergency_schemas import (
     CallIn,
@@ -126,6 +127,7 @@ def _out(user: User, emergency: Emergency) -> EmergencyOut:
         heard=text.heard if text else None,
         location_hint=text.location_hint if text else None,
         resolution_note=text.resolution_note if text else None,
+        sos_presses=selectors_checkins.sos_presses(emergency=emergency),
     )
 
 

@@ -61,6 +61,9 @@ class EmergencyOut(EmergencyListOut):
     heard: str | None = Field(description="Decrypted; the read is audited. Null while sealed.")
     location_hint: str | None
     resolution_note: str | None
+    sos_presses: int = Field(
+        description="How often SOS was pressed for it (repeats within minutes are counted)."
+    )
 
 
 class EmergencyPage(PageOut):

@@ -11,6 +11,7 @@ from refuge.alerts.models.checkins import (
     CheckinLink,
     CheckinSchedule,
     InboundMessage,
+    SourceWindow,
 )
 from refuge.alerts.models.emergencies import (
     ACTIVE_STATES,
@@ -54,5 +55,6 @@ __all__ = [
     "Priority",
     "RotaMember",
     "RotaOverride",
+    "SourceWindow",
     "StaffChannel",
 ]

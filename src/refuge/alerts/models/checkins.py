@@ -1,4 +1,5 @@
-"""Check-in schedules, personal links, sender bindings, inbound message ids, check-ins."""
+"""Check-in schedules, personal links, sender bindings, inbound message ids, check-ins, and the
+short-lived per-address windows that limit floods on the protected people's pages."""
 
 from __future__ import annotations
 
@@ -185,3 +186,33 @@ class Checkin(models.Model):
 
     def __str__(self) -> str:
         return f"check-in at {self.at}"
+
+
+class SourceWindow(models.Model):
+    """What one client address did on the protected people's pages in one short window: how many
+    SOS from different links and how many links that open nothing. The address is never stored:
+    `source` is a keyed hash under a key derived for this window alone (alerts.pins.source_hash),
+    and the rows are deleted as soon as their window has passed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    sos = models.PositiveIntegerField(default=0)
+    bad_links = models.PositiveIntegerField(default=0)
+    # Where SOS beyond the limit from this address go: one emergency, paged once.
+    flood_emergency = models.ForeignKey(
+        "alerts.Emergency", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects: ClassVar[models.Manager[SourceWindow]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["source", "window_start"], name="alerts_source_once"),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["window_start"], name="alerts_source_window_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"source window at {self.window_start}"

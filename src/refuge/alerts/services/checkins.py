@@ -44,6 +44,7 @@ from refuge.alerts.services import (
     checkin_schedules,
     emergencies,
     sos,
+    source_windows,
 )
 from refuge.core import clock, jobs
 from refuge.security import audit
@@ -83,6 +84,13 @@ checkins_unlock = checkin_lockout.checkins_unlock
 # SOS, for interfaces that take SOS and check-ins from the same place.
 sos_submit = sos.sos_submit
 sos_from_unknown = sos.sos_from_unknown
+# The per-address limit of links that open nothing.
+bad_link_limited = source_windows.bad_link_limited
+
+
+def limit_window_left() -> int:
+    """Seconds until the per-address limits start again (for Retry-After)."""
+    return source_windows.window_left(clock.now())
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,14 @@ def raise_alert(
     heard: str | None = None,
     location_hint: str | None = None,
     team: Team | None = None,
+    join: Emergency | None = None,
 ) -> Emergency:
     """Record one alert and return the emergency it opened or joined.
 
     Raising the same `dedupe_key` again returns that alert's emergency unchanged. An alert about a
     person or case of an active emergency joins it (its priority is raised if the alert's is
-    higher; nobody is paged again); otherwise a new emergency opens and escalates at once."""
+    higher; nobody is paged again); otherwise it joins `join` if that is still active (an SOS
+    flood, see services.sos), or a new emergency opens and escalates at once."""
     if source not in EmergencySource.values:
         raise ValueError(f"unknown alert source {source!r}")
     if priority not in Priority.values:
@@ -100,7 +102,7 @@ def raise_alert(
                 late=late,
                 dedupe_key=dedupe_key,
             )
-            emergency = _active_for(people_list, case_list)
+            emergency = _active_for(people_list, case_list, fallback=join)
             if emergency is None:
                 emergency = _open(
                     source=source,
@@ -173,16 +175,20 @@ def _lock_keys(keys: Iterable[str]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
 
 
-def _active_for(people: Sequence[ProtectedPerson], cases: Sequence[Case]) -> Emergency | None:
-    if not people and not cases:
-        return None
-    match = Q(people__in=[p.pk for p in people]) | Q(cases__in=[c.pk for c in cases])
-    pk = (
-        Emergency.objects.filter(match, state__in=ACTIVE_STATES)
-        .order_by("opened_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
+def _active_for(
+    people: Sequence[ProtectedPerson],
+    cases: Sequence[Case],
+    fallback: Emergency | None = None,
+) -> Emergency | None:
+    """The oldest active emergency about the people or cases, else `fallback` if it is still
+    active; locked for update."""
+    active = Emergency.objects.filter(state__in=ACTIVE_STATES)
+    pk = None
+    if people or cases:
+        match = Q(people__in=[p.pk for p in people]) | Q(cases__in=[c.pk for c in cases])
+        pk = active.filter(match).order_by("opened_at").values_list("pk", flat=True).first()
+    if pk is None and fallback is not None:
+        pk = active.filter(pk=fallback.pk).values_list("pk", flat=True).first()
     if pk is None:
         return None
     return Emergency.objects.select_for_update().get(pk=pk)
