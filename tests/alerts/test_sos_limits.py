@@ -212,3 +212,48 @@ def test_bad_links_are_limited_per_address(at_call_time):
     assert not source_windows.bad_link_limited("198.51.100.1")
     assert not source_windows.bad_link_limited("")  # no address: nothing to count
     assert not source_windows.bad_link_limited("not an address")
+
+
+@pytest.fixture(scope="module")
+def flushable(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """A transactional test ends by emptying every table; on PostgreSQL the audit table's
+    append-only triggers refuse that, so they are lifted until the module is done (as in
+    test_emergencies.audit_truncatable)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE security_auditentry DISABLE TRIGGER USER")
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE security_auditentry ENABLE TRIGGER USER")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_counts_are_shared_by_concurrent_connections(flushable, at_call_time):
+    """As by gunicorn's processes: each thread has its own database connection; the counts
+    all land on one row, and racing to create it loses none."""
+    import threading
+
+    from django.db import connection
+
+    threads, calls = 6, 5
+    barrier = threading.Barrier(threads)
+
+    def client() -> None:
+        try:
+            barrier.wait()
+            for _call in range(calls):
+                source_windows.bad_link_limited(ADDRESS)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=client) for _thread in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    row = SourceWindow.objects.get()
+    assert row.bad_links == threads * calls

@@ -16,7 +16,8 @@ from refuge.alerts.services import checkin_links, source_windows
 from tests.conftest import Cast
 from tests.factories import PersonFactory
 
-pytestmark = pytest.mark.django_db
+# The clock stands still: counts of one address must not straddle two windows.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_call_time")]
 
 ADDRESS = "203.0.113.7"
 

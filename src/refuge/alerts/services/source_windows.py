@@ -73,7 +73,7 @@ def count(address: str, field: str, now: dt.datetime | None = None) -> SourceWin
                     SourceWindow.objects.create(source=digest, window_start=start, **{field: 1})
             except IntegrityError:  # another process created it a moment ago
                 rows.update(**bump)
-        return rows.select_for_update().select_related("flood_emergency").get()
+        return rows.select_for_update(of=("self",)).select_related("flood_emergency").get()
 
 
 def purge(now: dt.datetime | None = None) -> int:
