@@ -274,7 +274,7 @@ def measure_checkins(
         floor_view="GET /c/<token>/ (the person's page, before a check-in)",
         floor_rps=round(floor.rps, 1),
         floor_requests=floor.ok,
-        floor_not_404=floor.wrong,
+        floor_not_200=floor.wrong,
         floor_p50_ms=round(p50(floor.latencies), 2),
         floor_p99_ms=round(p99(floor.latencies), 2),
     )
