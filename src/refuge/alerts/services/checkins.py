@@ -170,9 +170,9 @@ def _record_while_locked(
 
 
 def is_locked(schedule: CheckinSchedule) -> bool:
-    """Are the schedule's check-ins locked right now (read afresh)?"""
-    current = CheckinSchedule.objects.filter(pk=schedule.pk).only("locked_until").first()
-    return current is not None and checkin_lockout.is_locked(current, clock.now())
+    """Are the schedule's check-ins locked right now? Pass a schedule read after any attempt
+    that may have locked it (schedule_of reads it afresh)."""
+    return checkin_lockout.is_locked(schedule, clock.now())
 
 
 def checkin_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> CheckinResult:
