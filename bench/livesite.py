@@ -7,7 +7,8 @@ files and generated secret key), plus:
 - REFUGE_ALLOWED_HOSTS with 127.0.0.1 added (the requests' Host);
 - REFUGE_NOTIFIER=apprise and REFUGE_SMTP_HOST/PORT (plain SMTP, no login) aimed at the sink;
 - REFUGE_WORKER_POLL_SECONDS=2, the default: the worker is woken by commits and by its own
-  timer (core.wakeup), the poll is only the fallback.
+  timer (core.wakeup), the poll is only the fallback;
+- REFUGE_BEHIND_TLS_PROXY=1: requests carry the client's address in X-Forwarded-For.
 
 gunicorn runs `refuge.config.wsgi:application` as deploy/systemd/refuge-web.service does: 3
 gthread workers with 4 threads each. Their output and the worker's go to log files in the
@@ -71,6 +72,16 @@ class SmtpSink:
         with self.lock:
             return list(self.messages)
 
+    def wait_quiet(self, *, seconds: float, timeout: float) -> None:
+        """Until no message has arrived for `seconds` (or `timeout` passed)."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            with self.lock:
+                last = self.messages[-1].at if self.messages else 0.0
+            if time.monotonic() - last >= seconds:
+                return
+            time.sleep(0.1)
+
 
 def text_of(raw: str) -> str:
     """The subject and every text part of a message, decoded."""
@@ -119,6 +130,10 @@ def child_environment(smtp_port: int) -> dict[str, str]:
         REFUGE_SMTP_PASSWORD="",
         REFUGE_SMTP_FROM=SMTP_FROM,
         REFUGE_WORKER_POLL_SECONDS=str(WORKER_POLL_SECONDS),
+        # As behind nginx in production: the client's address arrives in X-Forwarded-For, and
+        # the requests of different people come from different addresses (the protected
+        # people's pages limit floods per address).
+        REFUGE_BEHIND_TLS_PROXY="1",
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -24,6 +24,9 @@ class Scale:
     sos_senders: int = 50  # SOS sent at once in each round (threads at a barrier)
     operator_calls: int = 5  # operator calls logged through the API alongside each round
     sos_timeout_s: float = 180.0  # the SOS run gives up waiting for e-mail after this long
+    burst: int = 1_000  # check-ins missed at the same moment (bench.burst)
+    burst_busy: int = 50  # of them, people already in an open emergency (their alerts join)
+    burst_timeout_s: float = 60.0  # the burst gives up waiting for e-mail after this long
     checkin_clients: int = 8  # concurrent check-in clients (threads)
     checkin_seconds: float = 10.0  # duration of the check-in run, and of the floor run
 

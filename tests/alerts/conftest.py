@@ -219,4 +219,7 @@ def smtp_sink(settings) -> Iterator[SmtpSink]:  # type: ignore[no-untyped-def]
     settings.SMTP_USER = ""
     settings.SMTP_FROM = "refuge@example.org"
     yield sink
+    from refuge.alerts import smtp
+
+    smtp.close_connections()  # pooled connections to this sink end with it
     sink.close()

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from refuge.alerts import pins
+from refuge.alerts import pins, selectors_checkins
 from refuge.alerts.models import (
     Alert,
     Checkin,
@@ -107,8 +107,9 @@ def test_only_staff_who_may_change_the_person_set_schedules(cast: Cast):
     assert _set(cast, actor=cast.caseworker).person == cast.falcon
 
 
-def test_a_schedule_keeps_the_last_check_in_as_its_start(cast: Cast, falcon_schedule, time_machine):
-    time_machine.move_to(CALL_TIME, tick=False)
+def test_a_schedule_keeps_the_last_check_in_as_its_start(
+    cast: Cast, at_call_time, falcon_schedule, time_machine
+):
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     time_machine.move_to(CALL_TIME + dt.timedelta(hours=3), tick=False)
     schedule = _set(cast, interval_hours=12)
@@ -201,13 +202,14 @@ def test_a_duress_pin_is_optional(falcon_schedule):
 # --- check-ins and duress -------------------------------------------------------------------------
 
 
-def test_a_check_in_moves_the_deadline(falcon_schedule, time_machine):
+def test_a_check_in_moves_the_deadline(at_call_time, falcon_schedule, time_machine):
     time_machine.move_to(CALL_TIME + dt.timedelta(hours=5), tick=False)
     result = checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     assert result == checkins.CheckinResult(
         accepted=True,
         next_deadline=clock.now() + dt.timedelta(hours=24),
         time_zone="Europe/Moscow",
+        window_opens=clock.now(),  # every N hours: the whole interval by default
     )
     schedule = CheckinSchedule.objects.get()
     assert schedule.last_checkin_at == clock.now()
@@ -312,11 +314,14 @@ def test_the_duress_pin_counts_as_a_success_and_resets_the_counter(falcon_schedu
 
 def test_sos_opens_a_top_priority_emergency_and_joins_it_afterwards(cast: Cast, at_call_time):
     checkins.sos_submit(person=cast.falcon, channel=WEB)
-    checkins.sos_submit(person=cast.falcon, channel=WEB)
+    checkins.sos_submit(person=cast.falcon, channel=WEB)  # within minutes: counted on the first
+    at_call_time.shift(dt.timedelta(minutes=11))
+    checkins.sos_submit(person=cast.falcon, channel=WEB)  # later: raised again, and joins
     emergency = Emergency.objects.get()
     assert emergency.source == EmergencySource.SOS
     assert emergency.priority == Priority.TOP
     assert Alert.objects.filter(emergency=emergency).count() == 2
+    assert selectors_checkins.sos_presses(emergency=emergency) == 3
 
 
 def test_cancelling_with_the_normal_pin_resolves_an_accidental_sos(
@@ -358,10 +363,9 @@ def test_an_sos_from_an_unknown_sender_is_raised_once_per_ten_minutes(at_call_ti
     assert Alert.objects.count() == 2
 
 
-def test_old_check_ins_and_inbound_ids_are_purged(falcon_schedule, time_machine):
+def test_old_check_ins_and_inbound_ids_are_purged(at_call_time, falcon_schedule, time_machine):
     from refuge.alerts.services import checkin_links
 
-    time_machine.move_to(CALL_TIME, tick=False)
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
     assert checkin_links.inbound_accept(source="sms", message_id="m-1")
     time_machine.move_to(CALL_TIME + dt.timedelta(days=8), tick=False)

@@ -172,3 +172,91 @@ def test_after_days_without_a_worker_the_next_deadline_is_in_the_future() -> Non
 )
 def test_time_zone_names_are_checked(name: str, valid: bool) -> None:
     assert deadlines.valid_zone(name) is valid
+
+
+# --- the check-in window ----------------------------------------------------------------------
+
+
+def windowed(at: str, zone: str, minutes: int) -> Rule:
+    return Rule(
+        kind="daily",
+        interval_hours=None,
+        daily_time=dt.time.fromisoformat(at),
+        time_zone=zone,
+        window_minutes=minutes,
+    )
+
+
+def test_a_morning_check_in_does_not_satisfy_the_evening_deadline() -> None:
+    rule = windowed("21:00", MOSCOW, 240)
+    pending = utc(2026, 3, 10, 18)  # 21:00 MSK
+    morning = utc(2026, 3, 10, 6, 22)  # 09:22 MSK
+    assert deadlines.window_opens(rule, pending) == utc(2026, 3, 10, 14)  # 17:00 MSK
+    assert not deadlines.counts(rule, checked_in_at=morning, pending=pending)
+    assert deadlines.deadline_after_checkin(rule, checked_in_at=morning, pending=pending) == pending
+
+
+def test_the_window_opens_exactly_at_its_start() -> None:
+    rule = windowed("21:00", MOSCOW, 240)
+    pending = utc(2026, 3, 10, 18)
+    opens = utc(2026, 3, 10, 14)
+    assert deadlines.counts(rule, checked_in_at=opens, pending=pending)
+    assert not deadlines.counts(
+        rule, checked_in_at=opens - dt.timedelta(seconds=1), pending=pending
+    )
+    following = deadlines.deadline_after_checkin(rule, checked_in_at=opens, pending=pending)
+    assert following == utc(2026, 3, 11, 18)
+
+
+def test_a_late_check_in_within_grace_still_counts() -> None:
+    rule = windowed("21:00", MOSCOW, 240)
+    pending = utc(2026, 3, 10, 18)
+    late = pending + dt.timedelta(minutes=90)
+    assert deadlines.counts(rule, checked_in_at=late, pending=pending)
+    assert deadlines.deadline_after_checkin(rule, checked_in_at=late, pending=pending) == utc(
+        2026, 3, 11, 18
+    )
+
+
+def test_the_window_is_a_duration_across_a_dst_change() -> None:
+    # Berlin springs forward at 02:00 on 2026-03-29: 4 hours before 04:00 CEST is 23:00 CET.
+    rule = windowed("04:00", BERLIN, 240)
+    deadline = deadlines.first_deadline(rule, after=utc(2026, 3, 28, 12))
+    assert deadline == utc(2026, 3, 29, 2)  # 04:00 CEST
+    opens = deadlines.window_opens(rule, deadline)
+    assert deadline - opens == dt.timedelta(hours=4)
+    assert opens.astimezone(ZoneInfo(BERLIN)).strftime("%d %H:%M %Z") == "28 23:00 CET"
+
+
+def test_a_day_long_window_never_reaches_back_past_the_previous_deadline() -> None:
+    # The day the clocks spring forward has 23 hours: a 24-hour window would start an hour
+    # before the previous 21:00, and one check-in could count for two deadlines.
+    rule = windowed("21:00", BERLIN, 24 * 60)
+    deadline = utc(2026, 3, 29, 19)  # 21:00 CEST
+    assert deadlines.window_opens(rule, deadline) == utc(2026, 3, 28, 20)  # 21:00 CET
+
+
+def test_every_n_hours_counts_only_inside_its_window() -> None:
+    rule = Rule(
+        kind="interval", interval_hours=12, daily_time=None, time_zone=MOSCOW, window_minutes=120
+    )
+    pending = utc(2026, 3, 10, 12)
+    assert not deadlines.counts(rule, checked_in_at=utc(2026, 3, 10, 9, 59), pending=pending)
+    assert deadlines.counts(rule, checked_in_at=utc(2026, 3, 10, 10), pending=pending)
+    following = deadlines.deadline_after_checkin(
+        rule, checked_in_at=utc(2026, 3, 10, 11), pending=pending
+    )
+    assert following == utc(2026, 3, 10, 23)
+
+
+def test_every_n_hours_without_a_window_counts_every_check_in() -> None:
+    pending = utc(2026, 3, 10, 12)
+    assert deadlines.counts(every(6), checked_in_at=utc(2026, 3, 10, 6), pending=pending)
+    assert deadlines.window_opens(every(6), pending) == utc(2026, 3, 10, 6)
+
+
+@pytest.mark.parametrize(
+    ("kind", "hours", "window"), [("daily", None, 240), ("interval", 12, 720), ("interval", 1, 60)]
+)
+def test_the_default_window(kind: str, hours: int | None, window: int) -> None:
+    assert deadlines.default_window_minutes(kind, hours) == window

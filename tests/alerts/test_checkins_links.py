@@ -150,6 +150,29 @@ def test_schedule_set_show_pause_resume(cast: Cast, at_call_time):
     assert "every 6 h" in refuge("schedule", "show", "FALCON")
 
 
+def test_schedule_set_takes_a_window_and_shows_when_check_ins_count(cast: Cast, at_call_time):
+    shown = refuge("schedule", "set", "FALCON", "--daily", "21:00", "--tz", "Europe/Moscow")
+    assert "grace 120 min, window 240 min" in shown
+    assert "counts from:   Tue 2026-03-10 17:00 Europe/Moscow (14:00 UTC)" in shown
+    shown = refuge("schedule", "set", "FALCON", "--daily", "21:00", "--window", "60")
+    assert "counts from:   Tue 2026-03-10 20:00" in shown
+    with pytest.raises(CommandError, match="longer than the interval"):
+        refuge("schedule", "set", "FALCON", "--every", "2", "--window", "180")
+
+
+def test_unlock_lifts_a_lockout_with_a_reason(cast: Cast, at_call_time, falcon_schedule):
+    for _attempt in range(5):
+        checkins.checkin_submit(schedule=falcon_schedule, pin="0000", channel="web")
+    assert "locked until:  Tue 2026-03-10 15:30" in refuge("schedule", "show", "FALCON")
+    with pytest.raises(CommandError, match="Say why"):
+        refuge("unlock", "FALCON", "--reason", " ")
+    shown = refuge("unlock", "FALCON", "--reason", "Called him; he mistyped.")
+    assert "locked until" not in shown
+    assert checkins.lock_state(CheckinSchedule.objects.get()) is None
+    with pytest.raises(CommandError, match="not locked"):
+        refuge("unlock", "FALCON", "--reason", "Again.")
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -18,7 +18,7 @@ from refuge.alerts.models import (
     Outcome,
     Priority,
 )
-from refuge.alerts.services import emergencies, escalation, response
+from refuge.alerts.services import cancellation, emergencies, escalation, response
 from refuge.cases.models import CaseStatus
 from refuge.core import clock
 from refuge.core.errors import DomainError
@@ -332,7 +332,7 @@ def test_the_normal_pin_cancels_an_accidental_sos_and_staff_still_see_it(
     escalation.escalation_tick()
     assert Notification.objects.filter(state=Notification.State.PENDING).exists()
 
-    cancelled = emergencies.cancel_by_person(person=cast.falcon, via_duress=False, channel="web")
+    cancelled = cancellation.cancel_by_person(person=cast.falcon, via_duress=False, channel="web")
 
     assert cancelled is not None
     assert cancelled.pk == emergency.pk
@@ -356,7 +356,7 @@ def test_the_normal_pin_does_not_cancel_an_emergency_other_signals_joined(cast: 
         dedupe_key="missed:birch",
     )
 
-    emergencies.cancel_by_person(person=cast.falcon, via_duress=False, channel="web")
+    cancellation.cancel_by_person(person=cast.falcon, via_duress=False, channel="web")
 
     emergency.refresh_from_db()
     assert emergency.state == EmergencyState.OPEN
@@ -373,7 +373,7 @@ def test_the_duress_pin_keeps_the_alarm_and_escalates_at_once(
     response.emergency_acknowledge(actor=cast.operator, emergency=emergency)
     at_call_time.shift(dt.timedelta(minutes=1))
 
-    kept = emergencies.cancel_by_person(person=cast.falcon, via_duress=True, channel="web")
+    kept = cancellation.cancel_by_person(person=cast.falcon, via_duress=True, channel="web")
 
     assert kept is not None
     kept.refresh_from_db()
@@ -386,8 +386,10 @@ def test_the_duress_pin_keeps_the_alarm_and_escalates_at_once(
 
 
 def test_the_duress_pin_with_nothing_open_opens_a_top_priority_emergency(cast: Cast, at_call_time):
-    assert emergencies.cancel_by_person(person=cast.falcon, via_duress=False, channel="web") is None
-    opened = emergencies.cancel_by_person(person=cast.falcon, via_duress=True, channel="sms")
+    assert (
+        cancellation.cancel_by_person(person=cast.falcon, via_duress=False, channel="web") is None
+    )
+    opened = cancellation.cancel_by_person(person=cast.falcon, via_duress=True, channel="sms")
     assert opened is not None
     assert opened.source == EmergencySource.DURESS
     assert opened.priority == Priority.TOP

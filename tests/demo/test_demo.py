@@ -226,6 +226,7 @@ def test_demo_serves_through_gunicorn_and_ctrl_c_stops_everything(tmp_path, ctrl
             assert f"  {username}" in output
         assert "DEMO VALUES" in output
         assert "PIN 3690, duress PIN 1470" in output
+        assert f"{url}/c/" in output  # the links follow --port
         with urllib.request.urlopen(f"{url}/accounts/login/", timeout=30) as response:  # noqa: S310
             assert response.status == 200
             assert response.headers["Server"] == "gunicorn"
@@ -283,6 +284,44 @@ def test_checkin_schedules_pins_and_links(loaded):
         assert normal.accepted
         assert normal == duress_result
     assert "DEMO VALUES" in loaded
+
+
+def test_the_printed_links_follow_the_demo_port(db, demo_mode, capsys, monkeypatch):
+    monkeypatch.setenv("REFUGE_PUBLIC_BASE_URL", "unset below")
+    monkeypatch.delenv("REFUGE_PUBLIC_BASE_URL")
+    call_command("demo", "--no-serve", "--port", "8123")
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:8123/c/" in out
+    assert ":8000" not in out
+
+
+def test_a_configured_public_address_is_printed_as_it_is(db, demo_mode, capsys, monkeypatch):
+    monkeypatch.setenv("REFUGE_PUBLIC_BASE_URL", "https://notes.example.org/")
+    call_command("demo", "--no-serve", "--port", "8123")
+    out = capsys.readouterr().out
+    assert "https://notes.example.org/c/" in out
+    assert "8123" not in out
+
+
+@pytest.mark.parametrize(
+    ("base_url", "origins"),
+    [
+        ("http://127.0.0.1:8123", "['http://localhost:8123']"),
+        ("http://127.0.0.1", "['http://localhost']"),
+        ("https://refuge.example.org", "['https://refuge.example.org']"),
+    ],
+)
+def test_passkey_origins_follow_the_public_address_and_its_port(tmp_path, base_url, origins):
+    env = {**_demo_env(tmp_path), "REFUGE_PUBLIC_BASE_URL": base_url}
+    code = "from django.conf import settings as s; print(s.OTP_WEBAUTHN_ALLOWED_ORIGINS)"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == origins
 
 
 def test_rota_policy_and_channels(loaded):

@@ -140,29 +140,35 @@ def test_sos_raises_a_top_priority_emergency_and_answers_calmly(
 
 
 def test_a_check_in_thanks_and_shows_the_next_deadline_in_the_persons_zone(
-    client: Client, cast: Cast, falcon_link: str, at_call_time
+    client: Client, cast: Cast, at_call_time, falcon_link: str
 ):
     ProtectedPerson.objects.filter(pk=cast.falcon.pk).update(languages="en")
     response = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     assert response.status_code == 200
-    # 24 h after 12:00 UTC on Tuesday 10 March is 15:00 in Moscow on Wednesday 11 March.
-    assert "Thank you. Next check-in by Wednesday, 11 March, 15:00." in response.content.decode()
+    # 24 h after 12:00 UTC on Tuesday 10 March is 15:00 in Moscow on Wednesday 11 March; an
+    # interval schedule counts check-ins over the whole interval by default.
+    assert (
+        "Thank you. Next check-in: from 15:00 (Tuesday, 10 March) to 15:00 (Wednesday, 11 March)."
+        in response.content.decode()
+    )
     assert Checkin.objects.get().channel == "web"
 
 
 def test_the_deadline_is_spelled_out_in_russian_for_a_russian_speaker(
-    client: Client, cast: Cast, falcon_link: str, at_call_time
+    client: Client, cast: Cast, at_call_time, falcon_link: str
 ):
     ProtectedPerson.objects.filter(pk=cast.falcon.pk).update(languages="ru")
     response = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     assert response["Content-Language"] == "ru"
     page = response.content.decode()
-    assert "11 марта, 15:00" in page
-    assert "Спасибо" in page
+    assert (
+        "Спасибо. Следующая отметка: с 15:00 (вторник, 10 марта) до 15:00 (среда, 11 марта)."
+        in page
+    )
 
 
 def test_normal_and_duress_check_ins_get_byte_identical_responses(
-    client: Client, cast: Cast, falcon_link: str, at_call_time
+    client: Client, cast: Cast, at_call_time, falcon_link: str
 ):
     normal = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     duress = _post(client, falcon_link, action="checkin", pin=DURESS_PIN)
@@ -175,7 +181,7 @@ def test_normal_and_duress_check_ins_get_byte_identical_responses(
 
 
 def test_normal_and_duress_cancels_get_byte_identical_responses(
-    client: Client, cast: Cast, falcon_link: str, at_call_time
+    client: Client, cast: Cast, at_call_time, falcon_link: str
 ):
     _post(client, falcon_link, action="sos")
     normal = _post(client, falcon_link, action="cancel", pin=NORMAL_PIN)
@@ -207,13 +213,19 @@ def test_bad_input_gets_the_same_neutral_400(client: Client, falcon_link: str, d
     assert not Emergency.objects.exists()
 
 
-def test_the_lockout_response_is_the_wrong_pin_response(
-    client: Client, falcon_link: str, at_call_time
+def test_the_lockout_tells_the_person_that_check_ins_here_are_paused(
+    client: Client, at_call_time, falcon_link: str
 ):
     wrong = [_post(client, falcon_link, action="checkin", pin="0000") for _ in range(5)]
     locked = _post(client, falcon_link, action="checkin", pin=NORMAL_PIN)
     assert {r.status_code for r in [*wrong, locked]} == {400}
-    assert len({r.content for r in [*wrong, locked]}) == 1
+    assert len({r.content for r in wrong[:4]}) == 1  # wrong PINs: "Not accepted"
+    assert wrong[4].content == locked.content  # the fifth locks; the right PIN is then refused
+    html = locked.content.decode()
+    assert "Check-ins on this page are paused after several wrong PINs." in html
+    assert "Contact your team another way. The SOS button still works." in html
+    assert 'value="sos"' in html
+    assert 'value="checkin"' not in html  # no PIN form while paused
     assert CheckinSchedule.objects.get().locked_until == CALL_TIME + dt.timedelta(minutes=30)
 
 

@@ -145,7 +145,7 @@ def test_check_in_and_sos_work_without_javascript(live: Live, browser, tmp_path)
     page.fill("input[name=pin]", PIN)
     page.click("form:has(input[value=checkin]) button")
     page.wait_for_load_state("load")
-    assert "Thank you. Next check-in by" in page.inner_text("main")
+    assert "Thank you. Next check-in:" in page.inner_text("main")
 
     page.goto(live.link)
     page.click("button.sos")

@@ -34,7 +34,7 @@ UNKNOWN_NUMBER = "+7 999 000-11-22"
 
 
 @pytest.fixture
-def gateway(settings, cast: Cast, falcon_schedule, at_call_time):  # type: ignore[no-untyped-def]
+def gateway(settings, cast: Cast, at_call_time, falcon_schedule):  # type: ignore[no-untyped-def]
     settings.SMS_WEBHOOK_SECRET = SECRET
     checkin_links.binding_add(actor=None, person=cast.falcon, kind="sms", sender=FALCON_PHONE)
     return Gateway(Client())
@@ -110,7 +110,7 @@ def test_a_number_is_recognised_however_it_is_written(gateway: Gateway, spelling
 def test_check_in_commands(gateway: Gateway, text: str):
     response = gateway.send(FALCON_PHONE, text)
     assert response.status_code == 200
-    assert response.json()["reply"].startswith("Thank you. Next check-in by ")
+    assert response.json()["reply"].startswith("Thank you. Next check-in: ")
     assert Checkin.objects.get().channel == "webhook"
 
 

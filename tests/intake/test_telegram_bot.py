@@ -23,7 +23,7 @@ STRANGER_CHAT = 555999
 
 
 @pytest.fixture
-def bot_api(settings, cast: Cast, falcon_schedule, at_call_time) -> Iterator[FakeBotApi]:  # type: ignore[no-untyped-def]
+def bot_api(settings, cast: Cast, at_call_time, falcon_schedule) -> Iterator[FakeBotApi]:  # type: ignore[no-untyped-def]
     api = FakeBotApi(token=TOKEN)
     server, url = serve(api)
     settings.TELEGRAM_BOT_TOKEN = TOKEN
@@ -61,7 +61,7 @@ def test_check_ins_by_telegram_are_identical_for_normal_and_duress_pins(
     replies = bot_api.replies_to(FALCON_CHAT)
     assert len(replies) == 2
     assert replies[0] == replies[1]
-    assert replies[0].startswith("Thank you. Next check-in by ")
+    assert replies[0].startswith("Thank you. Next check-in: ")
     assert {c.channel for c in Checkin.objects.all()} == {"telegram"}
     # Both PIN messages are deleted from the chat, the same way.
     assert bot_api.deleted == [

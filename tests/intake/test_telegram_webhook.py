@@ -35,7 +35,7 @@ STRANGER_CHAT = 555999
 
 
 @pytest.fixture
-def bot_api(settings, cast: Cast, falcon_schedule, at_call_time) -> Iterator[FakeBotApi]:  # type: ignore[no-untyped-def]
+def bot_api(settings, cast: Cast, at_call_time, falcon_schedule) -> Iterator[FakeBotApi]:  # type: ignore[no-untyped-def]
     api = FakeBotApi(token=TOKEN)
     server, url = serve(api)
     settings.TELEGRAM_BOT_TOKEN = TOKEN
@@ -86,7 +86,7 @@ def test_check_ins_by_webhook_are_identical_for_normal_and_duress_pins(bot_api: 
     replies = bot_api.replies_to(FALCON_CHAT)
     assert len(replies) == 2
     assert replies[0] == replies[1]
-    assert replies[0].startswith("Thank you. Next check-in by ")
+    assert replies[0].startswith("Thank you. Next check-in: from ")
     assert {c.channel for c in Checkin.objects.all()} == {"telegram"}
     assert bot_api.deleted == [
         (FALCON_CHAT, normal["message"]["message_id"]),

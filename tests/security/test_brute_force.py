@@ -1,7 +1,8 @@
 """Brute force through the interfaces: the login lockout follows REFUGE_LOGIN_FAILURE_LIMIT and
 does not tell an existing account from an unknown one; the check-in PIN locks after five wrong
-PINs on the person's page and by SMS, the right PIN is refused while locked, and the lockout
-looks byte for byte the same whether or not the schedule has a duress PIN.
+PINs on the person's page and by SMS, the right PIN is refused while locked, the person's page
+says check-ins there are paused, and the lockout (the page, a GET while locked, a cancel, the
+unlock) looks byte for byte the same whether or not the schedule has a duress PIN.
 
 (The services' lockout rules, the duress counter reset and the default login limit are tested
 in tests/alerts/test_checkins.py and tests/web/test_accounts_login.py; not repeated here.)
@@ -107,7 +108,7 @@ def test_five_wrong_pins_on_the_page_lock_and_the_right_pin_is_then_refused(
     _schedule(cast.falcon, duress=DURESS_PIN)
     responses = _page_attempts(_page(cast.falcon), [*WRONG_PINS, NORMAL_PIN, DURESS_PIN])
     assert [r.status_code for r in responses] == [400] * 7
-    assert not Checkin.objects.exists()
+    assert not Checkin.objects.exclude(outcome=Checkin.Outcome.LOCKED).exists()  # none counted
     assert CheckinSchedule.objects.get().locked_until is not None
 
 
@@ -124,6 +125,69 @@ def test_the_page_lockout_is_identical_with_and_without_a_duress_pin(
     locked = set(CheckinSchedule.objects.values_list("locked_until", flat=True))
     assert len(locked) == 1
     assert None not in locked
+
+
+def _locked_pages(sequence: list[str], cast: Cast):  # type: ignore[no-untyped-def]
+    """The same PINs entered on FALCON's page (with a duress PIN) and BIRCH's (without)."""
+    _schedule(cast.falcon, duress=DURESS_PIN)
+    _schedule(cast.birch, duress=None)
+    pages = (_page(cast.falcon), _page(cast.birch))
+    return pages, [_page_attempts(page, sequence) for page in pages]
+
+
+def test_the_locked_page_tells_the_person_alike_with_and_without_a_duress_pin(
+    cast: Cast,
+    at_call_time,  # noqa: F811
+):
+    (falcon, birch), _responses = _locked_pages(WRONG_PINS, cast)
+    client = Client()
+    views = [
+        [
+            client.get(page),
+            client.post(page, {"action": "checkin", "pin": DURESS_PIN}),
+            client.post(page, {"action": "cancel", "pin": DURESS_PIN}),
+            client.post(page, {"action": "cancel", "pin": NORMAL_PIN}),
+        ]
+        for page in (falcon, birch)
+    ]
+    assert [_masked(r) for r in views[0]] == [_masked(r) for r in views[1]]
+    html = views[0][0].content.decode()
+    assert "Check-ins on this page are paused after several wrong PINs." in html
+    assert 'value="checkin"' not in html
+    assert 'value="sos"' in html  # SOS always works
+
+
+def test_a_duress_pin_while_locked_alarms_without_a_trace_on_the_page(
+    cast: Cast,
+    at_call_time,  # noqa: F811
+):
+    from refuge.alerts.models import Alert, EmergencySource
+    from refuge.core import jobs
+
+    (falcon, birch), _responses = _locked_pages(WRONG_PINS, cast)
+    duress = Client().post(falcon, {"action": "checkin", "pin": DURESS_PIN})
+    wrong = Client().post(birch, {"action": "checkin", "pin": DURESS_PIN})  # BIRCH has none
+    assert _masked(duress) == _masked(wrong)
+    while jobs.run_due(50):
+        pass
+    assert Alert.objects.get(source=EmergencySource.DURESS).person == cast.falcon
+
+
+def test_after_an_unlock_both_pages_are_identical_again(
+    cast: Cast,
+    at_call_time,  # noqa: F811
+):
+    (falcon, birch), _responses = _locked_pages(WRONG_PINS, cast)
+    for schedule in CheckinSchedule.objects.all():
+        checkins.checkins_unlock(actor=cast.coordinator, schedule=schedule, reason="Called them.")
+    client = Client()
+    after = [
+        [client.get(page), client.post(page, {"action": "checkin", "pin": "0000"})]
+        for page in (falcon, birch)
+    ]
+    assert [_masked(r) for r in after[0]] == [_masked(r) for r in after[1]]
+    assert "paused" not in after[0][0].content.decode()
+    assert 'value="checkin"' in after[0][0].content.decode()
 
 
 # --- the check-in PIN by SMS ----------------------------------------------------------------------
@@ -163,4 +227,4 @@ def test_the_sms_lockout_is_identical_with_and_without_a_duress_pin(
             ]
         )
     assert replies[0] == replies[1]
-    assert not Checkin.objects.exists()
+    assert not Checkin.objects.exclude(outcome=Checkin.Outcome.LOCKED).exists()  # none counted

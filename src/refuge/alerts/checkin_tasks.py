@@ -4,6 +4,8 @@
   due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED).
 - After every check-in: the follow-up job that raises the duress alert when there is one.
 - Daily: raw check-in history and inbound message ids past their retention are deleted.
+- Every minute: the per-address windows of the protected people's pages that have passed are
+  deleted (source_windows; a new window's first row also deletes them).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import datetime as dt
 from django.db.models import Min
 
 from refuge.alerts.models import CheckinSchedule
-from refuge.alerts.services import checkins
+from refuge.alerts.services import checkins, source_windows
 from refuge.core import jobs
 
 MISSED_TICK = "alerts.checkins_missed"
 PURGE_JOB = "alerts.checkins_purge"
+SOURCE_WINDOWS_JOB = "alerts.source_windows_purge"
 
 
 def detect_missed(now: dt.datetime) -> int:
@@ -45,5 +48,12 @@ def checkins_purge(payload: jobs.Payload) -> None:
     checkins.checkins_purge()
 
 
+@jobs.register(SOURCE_WINDOWS_JOB)
+def source_windows_purge(payload: jobs.Payload) -> None:
+    del payload
+    source_windows.purge()
+
+
 jobs.register_tick(MISSED_TICK, detect_missed, next_due=next_missed_due)
 jobs.register_periodic(PURGE_JOB, every=dt.timedelta(days=1))
+jobs.register_periodic(SOURCE_WINDOWS_JOB, every=dt.timedelta(minutes=1))

@@ -2,12 +2,17 @@
 
 Two kinds of schedule:
 - every N hours: the next deadline is N hours after the check-in;
-- daily at HH:MM in the person's time zone: one check-in per day, in the period that ends at
-  HH:MM. A check-in satisfies the deadline that is pending when it arrives (early or, within the
-  grace period, late), and the next deadline is the first HH:MM after both the check-in and the
-  deadline it satisfied. A second check-in in a period already satisfied changes nothing: the
-  deadline does not run away a day per extra check-in, and checking in at 20:55 for a 21:00
-  deadline does not leave 21:00 pending.
+- daily at HH:MM in the person's time zone: one check-in per day, by HH:MM.
+
+The check-in window. A check-in counts only when it arrives inside the window before the pending
+deadline: from `window_minutes` before it (never further back than the previous deadline of a
+daily schedule) until the alert fires at deadline + grace. One that counts satisfies the pending
+deadline; the next one is N hours after it, or the first HH:MM after both the check-in and the
+deadline it satisfied (so checking in at 20:55 for 21:00 does not leave 21:00 pending). One that
+arrives earlier is early: it is recorded, and the pending deadline stays where it was. Without
+the window a check-in at 09:22 satisfied that evening's 21:00, and nobody was missed until the
+next day's 21:00 + grace, 37 hours later. The window is a duration, not wall-clock times: across
+a DST change "4 hours before 04:00" starts at 23:00 the evening before, and lasts 4 hours.
 
 Wall-clock times are resolved with zoneinfo. A local time that does not exist (the hour skipped
 when clocks go forward) becomes the first instant after the gap, when the clocks jump; a local
@@ -26,20 +31,36 @@ MIN_INTERVAL_HOURS = 1
 MAX_INTERVAL_HOURS = 168
 MIN_GRACE_MINUTES = 5
 MAX_GRACE_MINUTES = 1440
+MIN_WINDOW_MINUTES = 15
+# A daily schedule's window when none is given; an interval schedule's is the whole interval
+# (every check-in counts and restarts the N hours, which leaves no gap longer than N + grace).
+DAILY_WINDOW_MINUTES = 240
+DAY_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
 class Rule:
-    """What a schedule asks for: every `interval_hours`, or daily at `daily_time` in `time_zone`."""
+    """What a schedule asks for: every `interval_hours`, or daily at `daily_time` in `time_zone`;
+    check-ins count from `window_minutes` before the deadline (None: the whole period)."""
 
     kind: str
     interval_hours: int | None
     daily_time: dt.time | None
     time_zone: str
+    window_minutes: int | None = None
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+
+def period_minutes(kind: str, interval_hours: int | None) -> int:
+    """The longest window a schedule may have: its interval, or a day."""
+    return (interval_hours or 0) * 60 if kind == INTERVAL else DAY_MINUTES
+
+
+def default_window_minutes(kind: str, interval_hours: int | None) -> int:
+    return period_minutes(kind, interval_hours) if kind == INTERVAL else DAILY_WINDOW_MINUTES
 
 
 def valid_zone(name: str) -> bool:
@@ -115,17 +136,34 @@ def first_deadline(rule: Rule, *, after: dt.datetime) -> dt.datetime:
     return daily_after(after, _time(rule), rule.zone)
 
 
+def window_opens(rule: Rule, deadline: dt.datetime) -> dt.datetime:
+    """When check-ins start to count towards `deadline`."""
+    if rule.kind == INTERVAL:
+        return deadline - dt.timedelta(minutes=rule.window_minutes or _hours(rule) * 60)
+    previous = daily_before(deadline, _time(rule), rule.zone)
+    if rule.window_minutes is None:
+        return previous
+    return max(previous, deadline - dt.timedelta(minutes=rule.window_minutes))
+
+
+def counts(rule: Rule, *, checked_in_at: dt.datetime, pending: dt.datetime | None) -> bool:
+    """Does a check-in at `checked_in_at` satisfy the pending deadline (is it inside the
+    window), or is it early? With no deadline pending every check-in counts."""
+    return pending is None or checked_in_at >= window_opens(rule, pending)
+
+
 def deadline_after_checkin(
     rule: Rule, *, checked_in_at: dt.datetime, pending: dt.datetime | None
 ) -> dt.datetime:
-    """The next deadline once a check-in arrives at `checked_in_at` while `pending` was due."""
-    if rule.kind == INTERVAL or pending is None:
+    """The next deadline once a check-in arrives at `checked_in_at` while `pending` was due:
+    unchanged for an early one."""
+    if pending is None:
         return first_deadline(rule, after=checked_in_at)
-    zone = rule.zone
-    period_start = daily_before(pending, _time(rule), zone)
-    if checked_in_at <= period_start:
-        return pending  # this period is satisfied already
-    return daily_after(max(checked_in_at, pending), _time(rule), zone)
+    if not counts(rule, checked_in_at=checked_in_at, pending=pending):
+        return pending
+    if rule.kind == INTERVAL:
+        return first_deadline(rule, after=checked_in_at)
+    return daily_after(max(checked_in_at, pending), _time(rule), rule.zone)
 
 
 def deadline_after_miss(

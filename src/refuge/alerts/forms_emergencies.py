@@ -186,6 +186,17 @@ class ScheduleForm(AlertsForm):
         initial=120,
         help_text=_("How long after the deadline a missed check-in raises an alert."),
     )
+    window_minutes = forms.IntegerField(
+        label=_("Check-ins count from (minutes before the deadline)"),
+        required=False,
+        min_value=deadlines.MIN_WINDOW_MINUTES,
+        max_value=deadlines.MAX_INTERVAL_HOURS * 60,
+        help_text=_(
+            "An earlier check-in is recorded but does not count, so the deadline stays. "
+            "At most the interval (1440 for a daily schedule). Empty: 240 (4 hours) for a "
+            "daily schedule, the whole interval for every N hours."
+        ),
+    )
 
     def __init__(self, data: Any = None, *, initial: dict[str, Any] | None = None) -> None:
         super().__init__(data, initial=initial)

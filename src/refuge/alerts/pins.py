@@ -124,3 +124,16 @@ def sender_hash(kind: str, value: str) -> str:
     message = f"refuge/sender/v1|{kind}|{normalise_sender(kind, value)}".encode()
     digest = blake2b(message, key=_key(), digest_size=32, encoder=RawEncoder)
     return "v1$" + digest.hex()
+
+
+def source_hash(address_block: str, window: str) -> str:
+    """Keyed BLAKE2b of a client address (or its IPv6 /64) for one rate-limit window. The key is
+    derived from the PIN key and the window, so the hashes of two windows cannot be linked to
+    each other, and once a window's rows are deleted nothing ties them to an address."""
+    window_key = blake2b(
+        f"refuge/source-window/v1|{window}".encode(),
+        key=_key(),
+        digest_size=32,
+        encoder=RawEncoder,
+    )
+    return blake2b(address_block.encode(), key=window_key, digest_size=32, encoder=RawEncoder).hex()

@@ -106,6 +106,11 @@ emergency_patterns = [
         name="checkins_pins_set",
     ),
     path(
+        "people/<uuid:person_id>/checkins/unlock/",
+        checkins.checkins_unlock,
+        name="checkins_unlock",
+    ),
+    path(
         "people/<uuid:person_id>/checkins/link/",
         checkins.checkins_link_issue,
         name="checkins_link_issue",

@@ -1,6 +1,6 @@
-"""A protected person's check-ins, for staff: the schedule, the next deadline spelled out in the
-person's and the viewer's time zones, the last check-in, and the forms that change them (schedule,
-pause and resume, PINs, the personal link).
+"""A protected person's check-ins, for staff: the schedule, the next deadline and its window spelled
+out in the person's and the viewer's time zones, the last and the recent check-ins, the PIN lockout,
+and the forms that change them (schedule, pause and resume, PINs, unlock, the personal link).
 
 The schedule follows the person: whoever may see the person sees it (operators see every
 schedule's state), whoever may change the person changes it. Outsiders get 404. PINs are never
@@ -26,7 +26,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
+from refuge.alerts import selectors_checkins as checkin_history
 from refuge.alerts import selectors_emergencies as selectors
+from refuge.alerts.forms_checkins import UnlockForm
 from refuge.alerts.forms_emergencies import PauseForm, PinsForm, ScheduleForm
 from refuge.alerts.models import CheckinSchedule
 from refuge.alerts.services import checkin_links
@@ -98,6 +100,7 @@ def _schedule_initial(schedule: CheckinSchedule | None) -> dict[str, Any]:
         "daily_time": schedule.daily_time,
         "time_zone": schedule.time_zone,
         "grace_minutes": schedule.grace_minutes,
+        "window_minutes": schedule.window_minutes,
     }
 
 
@@ -108,6 +111,7 @@ def _render(
     schedule_form: ScheduleForm | None = None,
     pause_form: PauseForm | None = None,
     pins_form: PinsForm | None = None,
+    unlock_form: UnlockForm | None = None,
     new_link: str = "",
     error: str = "",
     status: int = 200,
@@ -125,12 +129,18 @@ def _render(
     }
     if schedule is not None:
         context |= {
+            "window_opens": moment(services.window_opens(schedule), schedule),
             "next_deadline": moment(schedule.next_deadline, schedule),
             "alert_at": moment(schedule.alert_at, schedule),
             "last_checkin": moment(schedule.last_checkin_at, schedule),
             "paused_until": moment(schedule.paused_until, schedule),
+            "recent_checkins": [
+                (checkin, moment(checkin.at, schedule))
+                for checkin in checkin_history.checkin_recent(schedule=schedule)
+            ],
             "pin_set": bool(schedule.pin_hash),
             "duress_pin_set": bool(schedule.duress_pin_hash),
+            **_lock_context(schedule),
         }
     if can_edit:
         context |= {
@@ -138,8 +148,25 @@ def _render(
             "schedule_form": schedule_form or ScheduleForm(initial=_schedule_initial(schedule)),
             "pause_form": pause_form or PauseForm(),
             "pins_form": pins_form or PinsForm(),
+            "unlock_form": unlock_form or UnlockForm(),
         }
     return render(request, "alerts/checkins_person.html", context, status=status)
+
+
+def _lock_context(schedule: CheckinSchedule) -> dict[str, Any]:
+    """The lockout as staff see it: since when, until when, after how many wrong PINs, how
+    many attempts since; and the latest locks and unlocks."""
+    lock = services.lock_state(schedule)
+    return {
+        "lock": lock,
+        "locked_at": moment(lock.locked_at, schedule) if lock else None,
+        "locked_until": moment(lock.locked_until, schedule) if lock else None,
+        "lock_attempts": services.LOCKOUT_ATTEMPTS,
+        "lock_history": [
+            (event, moment(event.at, schedule))
+            for event in checkin_history.lock_history(schedule=schedule)
+        ],
+    }
 
 
 @login_required
@@ -184,6 +211,7 @@ def checkins_schedule_set(request: HttpRequest, person_id: uuid.UUID) -> HttpRes
                 daily_time=data["daily_time"],
                 time_zone=data["time_zone"],
                 grace_minutes=data["grace_minutes"],
+                window_minutes=data["window_minutes"],
             )
         except DomainError as error:
             apply_domain_error(form, error)
@@ -251,6 +279,28 @@ def checkins_pins_set(request: HttpRequest, person_id: uuid.UUID) -> HttpRespons
             )
     # The inputs are PasswordInput(render_value=False): what was typed is never sent back.
     return _render(request, person, pins_form=form, status=400)
+
+
+@login_required
+@require_POST
+def checkins_unlock(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = _for_edit(request, person_id)
+    schedule = _schedule_for_edit(request, person)
+    if schedule is None:
+        return _no_schedule(request, person)
+    form = UnlockForm(request.POST)
+    if form.is_valid():
+        try:
+            services.checkins_unlock(
+                actor=_actor(request), schedule=schedule, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            if not error.field_errors:  # e.g. not locked (any more): no form to show it on
+                return _render(request, person, error=error.message, status=400)
+            apply_domain_error(form, error)
+        else:
+            return _done(request, person, _("Check-ins unlocked. The person can check in again."))
+    return _render(request, person, unlock_form=form, status=400)
 
 
 @login_required

@@ -309,6 +309,12 @@ WORKER_POLL_SECONDS = env_int("REFUGE_WORKER_POLL_SECONDS", 2, minimum=1)
 # links printed by `refuge checkin link` start with PUBLIC_BASE_URL (below).
 # The only name the protected person's page shows: a neutral word, never the organisation's.
 PUBLIC_SITE_TITLE = env_str("REFUGE_PUBLIC_SITE_TITLE") or _("Notes")
+# The language of the protected people's pages and replies where nobody is identified (a bad
+# link, an unknown sender) and for a person none of whose languages the site speaks. Never the
+# browser's Accept-Language: Tor Browser reports the same language for everyone.
+PUBLIC_LANGUAGE = env_str("REFUGE_PUBLIC_LANGUAGE", "ru" if DEMO_MODE else LANGUAGE_CODE)
+if PUBLIC_LANGUAGE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured("REFUGE_PUBLIC_LANGUAGE must be 'en' or 'ru'.")
 # Shared secret of the SMS gateway's signed webhook (POST /intake/sms/); empty turns it off.
 SMS_WEBHOOK_SECRET = env_secret("REFUGE_SMS_WEBHOOK_SECRET")
 # The Telegram bot run by `refuge telegrambot`; empty token: no bot.
@@ -357,13 +363,17 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 OTP_TOTP_ISSUER = env_str("REFUGE_TOTP_ISSUER", "Refuge")
 # Passkeys (django-otp-webauthn). The relying party id is the site's domain: passkeys registered
 # for it work only there (an IP address cannot be one; demo and development use "localhost").
-_public_host = PUBLIC_BASE_URL.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+_public_netloc = PUBLIC_BASE_URL.split("://", 1)[-1].split("/", 1)[0]
+_public_host, _colon, _public_port = _public_netloc.rpartition(":")
+if not _public_port.isdigit():  # no port: the whole of it is the host
+    _public_host, _colon, _public_port = _public_netloc, "", ""
 _host_is_ip = _public_host.replace(".", "").isdigit() or ":" in _public_host
 OTP_WEBAUTHN_RP_ID = env_str("REFUGE_WEBAUTHN_RP_ID", "localhost" if _host_is_ip else _public_host)
 OTP_WEBAUTHN_RP_NAME = env_str("REFUGE_WEBAUTHN_RP_NAME", "Refuge")
+# On an IP address (the demo, development) passkeys work on http://localhost at the same port.
 OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list(
     "REFUGE_WEBAUTHN_ORIGINS",
-    [PUBLIC_BASE_URL] if not _host_is_ip else ["http://localhost:8000"],
+    [PUBLIC_BASE_URL] if not _host_is_ip else [f"http://localhost{_colon}{_public_port}"],
 )
 # Passkeys are a second factor after the password, never a way to skip it.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False

@@ -29,7 +29,6 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -145,8 +144,9 @@ def _link(person: ProtectedPerson) -> bool:
     return True
 
 
-def demo_links() -> list[DemoLink]:
-    """The demo's personal check-in pages and their PINs, for the banner."""
+def demo_links(base_url: str) -> list[DemoLink]:
+    """The demo's personal check-in pages and their PINs, for the banner; `base_url` is where
+    the demo serves (REFUGE_PUBLIC_BASE_URL, or the address of `refuge demo --port`)."""
     links = []
     for pseudonym, (pin, duress_pin) in PINS.items():
         token = link_token(pseudonym)
@@ -154,7 +154,7 @@ def demo_links() -> list[DemoLink]:
         links.append(
             DemoLink(
                 pseudonym=pseudonym,
-                url=settings.PUBLIC_BASE_URL + link_path(token),
+                url=base_url + link_path(token),
                 live=person is not None and person.pseudonym == pseudonym,
                 pin=pin,
                 duress_pin=duress_pin,

@@ -15,6 +15,7 @@ raised as an unknown caller's.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -36,7 +37,8 @@ CANCEL = "cancel"
 START = "start"
 UNKNOWN = "unknown"
 SITE_LANGUAGES = ("en", "ru")
-DEADLINE_FORMAT = "l, j E, H:i"
+DAY_FORMAT = "l, j E"
+TIME_FORMAT = "H:i"
 MAX_TEXT = 1000
 
 _SOS = re.compile(r"^/?(?:sos|сос)[.!]*$")
@@ -73,29 +75,59 @@ def parse(text: str) -> Command:
 
 
 def site_language(code: str | None) -> str:
-    """`code` (a client's language, e.g. "ru-RU") if the site speaks it, else the default."""
+    """`code` (a Telegram client's language, e.g. "ru-RU") if the site speaks it, else the
+    public pages' language (REFUGE_PUBLIC_LANGUAGE)."""
     base = (code or "").split("-")[0].lower()
-    return base if base in SITE_LANGUAGES else settings.LANGUAGE_CODE
+    return base if base in SITE_LANGUAGES else str(settings.PUBLIC_LANGUAGE)
 
 
 def person_language(person: ProtectedPerson) -> str:
-    """The first of the person's languages the site speaks, else the site's default."""
+    """The first of the person's languages the site speaks, else the public pages' language."""
     for code in person.language_list:
         if code in SITE_LANGUAGES:
             return code
-    return str(settings.LANGUAGE_CODE)
+    return str(settings.PUBLIC_LANGUAGE)
 
 
-def deadline_text(result: checkins.CheckinResult) -> str:
-    """The next deadline in the person's time zone, spelled out in the active language."""
-    if result.next_deadline is None:  # pragma: no cover - an accepted result always has one
-        return ""
-    local = timezone.localtime(result.next_deadline, zoneinfo.ZoneInfo(result.time_zone))
-    return formats.date_format(local, DEADLINE_FORMAT)
+def _day(local: dt.datetime) -> str:
+    text = formats.date_format(local, DAY_FORMAT)
+    # Russian weekday names are common nouns, written in lower case inside a sentence.
+    return text[:1].lower() + text[1:] if translation.get_language() == "ru" else text
+
+
+def window_text(opens: dt.datetime, deadline: dt.datetime, time_zone: str) -> str:
+    """When the next check-in counts, in the person's time zone and the active language:
+    "Wednesday, 11 March, from 17:00 to 21:00"."""
+    zone = zoneinfo.ZoneInfo(time_zone)
+    start, end = timezone.localtime(opens, zone), timezone.localtime(deadline, zone)
+    times = {
+        "start": formats.date_format(start, TIME_FORMAT),
+        "end": formats.date_format(end, TIME_FORMAT),
+    }
+    if start.date() == end.date():
+        return _("%(day)s, from %(start)s to %(end)s") % {"day": _day(end), **times}
+    return _("from %(start)s (%(start_day)s) to %(end)s (%(end_day)s)") % {
+        "start_day": _day(start),
+        "end_day": _day(end),
+        **times,
+    }
+
+
+def upcoming(opens: dt.datetime, deadline: dt.datetime, time_zone: str) -> str:
+    return _("Next check-in: %(window)s.") % {"window": window_text(opens, deadline, time_zone)}
 
 
 def thanks(result: checkins.CheckinResult) -> str:
-    return _("Thank you. Next check-in by %(deadline)s.") % {"deadline": deadline_text(result)}
+    """The answer to a check-in with a right PIN (normal or duress alike): it counted, or it
+    came before the window and the person must check in again inside it."""
+    if result.next_deadline is None or result.window_opens is None:  # pragma: no cover
+        return _("Thank you.")  # an accepted result always has a deadline pending
+    window = window_text(result.window_opens, result.next_deadline, result.time_zone)
+    if result.early:
+        return _("Received, but too early to count. Check in again: %(window)s.") % {
+            "window": window
+        }
+    return _("Thank you. Next check-in: %(window)s.") % {"window": window}
 
 
 def received() -> str:

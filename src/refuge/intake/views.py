@@ -12,7 +12,9 @@ visit), and the response to a duress check-in is byte-for-byte the response to a
 with no per-request token in it.
 
 Logs never see these routes (intake.logs drops their lines: the URL holds the token), and no
-client address is stored anywhere.
+client address is stored anywhere: the flood limits per address (an SOS from many links, links
+that open nothing) count under a keyed hash that changes every ten minutes and is deleted after
+(alerts.services.source_windows).
 """
 
 from __future__ import annotations
@@ -29,17 +31,20 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from refuge.accounts.client_ip import client_ip
 from refuge.alerts import pins
 from refuge.alerts.models import Checkin
 from refuge.alerts.services import checkin_links, checkins
 from refuge.core import clock
 from refuge.intake import inbound
+from refuge.people.models import ProtectedPerson
 
 START = "start"
 SOS_SENT = "sos"
 CHECKED_IN = "checked_in"
 CANCELLED = "cancelled"
 REFUSED = "refused"
+LOCKED = "locked"
 MAX_PIN_FIELD = 64
 SMS_MAX_BODY = 4096
 SMS_MAX_SKEW_SECONDS = 300
@@ -63,9 +68,33 @@ def _page(
     return response
 
 
-def _not_found() -> HttpResponse:
-    """The same bytes for every token that does not open a page, in the site's language."""
-    return _page(settings.LANGUAGE_CODE, "intake/not_found.html", status=404)
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """The same bytes for every token that does not open a page. A bad token identifies
+    nobody, so the page speaks the public pages' language (REFUGE_PUBLIC_LANGUAGE). Beyond
+    source_windows.BAD_LINKS_PER_SOURCE from one address in a window the same page comes with
+    429 and Retry-After: it says nothing more, and a working link from there still works."""
+    if checkins.bad_link_limited(client_ip(request)):
+        response = _page(settings.PUBLIC_LANGUAGE, "intake/not_found.html", status=429)
+        response.headers["Retry-After"] = str(checkins.limit_window_left())
+        return response
+    return _page(settings.PUBLIC_LANGUAGE, "intake/not_found.html", status=404)
+
+
+def _start_page(
+    lang: str, person: ProtectedPerson, *, state: str = START, status: int = 200
+) -> HttpResponse:
+    """The SOS button and the check-in form, with the window of the check-in awaited; while
+    check-ins are locked, the SOS button and a note that check-ins here are paused instead."""
+    schedule = checkins.schedule_of(person)
+    if schedule is not None and checkins.is_locked(schedule):
+        return _page(lang, "intake/person_page.html", {"state": LOCKED}, status=status)
+    window = checkins.pending_window(schedule)
+    upcoming = ""
+    if window is not None:
+        with translation.override(lang):
+            upcoming = inbound.upcoming(*window)
+    context = {"state": state, "upcoming": upcoming}
+    return _page(lang, "intake/person_page.html", context, status=status)
 
 
 @csrf_exempt
@@ -73,14 +102,14 @@ def _not_found() -> HttpResponse:
 def person_page(request: HttpRequest, token: str) -> HttpResponse:
     person = checkin_links.link_person(token)
     if person is None:
-        return _not_found()
+        return _not_found(request)
     lang = inbound.person_language(person)
     if request.method == "GET":
-        return _page(lang, "intake/person_page.html", {"state": START})
+        return _start_page(lang, person)
     action = request.POST.get("action", "")
     channel = Checkin.Channel.WEB
     if action == "sos":
-        checkins.sos_submit(person=person, channel=channel)
+        checkins.sos_submit(person=person, channel=channel, address=client_ip(request))
         return _page(lang, "intake/person_page.html", {"state": SOS_SENT})
     pin = request.POST.get("pin", "")[:MAX_PIN_FIELD]
     schedule = checkins.schedule_of(person)
@@ -88,13 +117,12 @@ def person_page(request: HttpRequest, token: str) -> HttpResponse:
         result = checkins.checkin_submit(schedule=schedule, pin=pin, channel=channel)
         if result.accepted:
             with translation.override(lang):
-                deadline = inbound.deadline_text(result)
-            return _page(
-                lang, "intake/person_page.html", {"state": CHECKED_IN, "deadline": deadline}
-            )
+                message = inbound.thanks(result)
+            return _page(lang, "intake/person_page.html", {"state": CHECKED_IN, "message": message})
     elif action == "cancel" and checkins.cancel_submit(schedule=schedule, pin=pin, channel=channel):
         return _page(lang, "intake/person_page.html", {"state": CANCELLED})
-    return _page(lang, "intake/person_page.html", {"state": REFUSED}, status=400)
+    # Refused: a wrong PIN, bad input, or locked check-ins (this attempt may have locked them).
+    return _start_page(lang, person, state=REFUSED, status=400)
 
 
 def _refuse(status: int) -> JsonResponse:

@@ -1,12 +1,11 @@
 """JSON endpoints of the emergency line's staff side: emergencies (list, log a call, one
-emergency, acknowledge, on the way, on site, resolve) and a person's check-in schedule (read,
-set, pause, resume, PINs, personal link). An emergency's events, notes, pages and time
-corrections are in emergency_records; calls logged without paging in calls.
+emergency, acknowledge, on the way, on site, resolve). An emergency's events, notes, pages and
+time corrections are in emergency_records; calls logged without paging in calls; a person's
+check-in schedule in api.checkins.
 
 Emergencies are fetched through refuge.alerts.selectors_emergencies (need-to-know via
-security.access.scope); a person's schedule follows the person (reading needs VIEW, changing
-needs EDIT). Objects the caller may not see answer 404, exactly like objects that do not exist.
-PINs are accepted, never returned; a new personal link is returned once.
+security.access.scope). Objects the caller may not see answer 404, exactly like objects that do
+not exist.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -28,7 +26,7 @@ from refuge.accounts.api import (
     responses,
 )
 from refuge.accounts.models import User
-from refuge.alerts import selectors_calls
+from refuge.alerts import selectors_calls, selectors_checkins
 from refuge.alerts import selectors_emergencies as selectors
 from refuge.alerts.api.emergency_schemas import (
     CallIn,
@@ -38,23 +36,17 @@ from refuge.alerts.api.emergency_schemas import (
     EmergencyListOut,
     EmergencyOut,
     EmergencyPage,
-    LinkOut,
-    PauseIn,
-    PinsIn,
     ResolveIn,
-    ScheduleIn,
-    ScheduleOut,
 )
 from refuge.alerts.models import (
-    CheckinSchedule,
     Emergency,
     EmergencySource,
     EmergencyState,
     Outcome,
 )
-from refuge.alerts.services import checkin_links, checkins, emergencies, response
+from refuge.alerts.services import emergencies, response
 from refuge.cases.api.schemas import PersonRefOut, TeamRefOut, UserRefOut
-from refuge.core.errors import DomainError, NotFoundError
+from refuge.core.errors import DomainError
 from refuge.people.models import ProtectedPerson
 from refuge.security import access
 from refuge.security.sealing import SealedError
@@ -125,6 +117,7 @@ def _out(user: User, emergency: Emergency) -> EmergencyOut:
         ],
         team=TeamRefOut(id=team.pk, name=team.name) if team else None,
         may_resolve=selectors.emergency_may_resolve(actor=user, emergency=emergency),
+        sos_presses=selectors_checkins.sos_presses(emergency=emergency),
         sealed=text is None,
         heard=text.heard if text else None,
         location_hint=text.location_hint if text else None,
@@ -248,122 +241,3 @@ def emergency_resolve(
     except response.ResolveRefusedError as refused:
         return Status(FORBIDDEN, ErrorOut(detail=refused.message))
     return _out(user, emergency)
-
-
-# --- Check-in schedules ---------------------------------------------------------------------------
-
-
-def _person(user: User, person_id: UUID, action: str) -> ProtectedPerson:
-    return selectors.checkin_person_get(actor=user, person_id=person_id, action=action)
-
-
-def _schedule(user: User, person: ProtectedPerson, action: str) -> CheckinSchedule:
-    schedule = selectors.checkin_schedule_get(actor=user, person=person, action=action)
-    if schedule is None:
-        raise NotFoundError
-    return schedule
-
-
-def _schedule_out(schedule: CheckinSchedule) -> ScheduleOut:
-    return ScheduleOut(
-        person=_person_ref(schedule.person),
-        kind=CheckinSchedule.Kind(schedule.kind),
-        interval_hours=schedule.interval_hours,
-        daily_time=schedule.daily_time,
-        time_zone=schedule.time_zone,
-        grace_minutes=schedule.grace_minutes,
-        paused=schedule.paused,
-        paused_until=schedule.paused_until,
-        next_deadline=schedule.next_deadline,
-        alert_at=schedule.alert_at,
-        last_checkin_at=schedule.last_checkin_at,
-        pin_set=bool(schedule.pin_hash),
-        duress_pin_set=bool(schedule.duress_pin_hash),
-        live_links=len(selectors.checkin_live_links(person=schedule.person)),
-    )
-
-
-SCHEDULE = "/people/{person_id}/checkin-schedule"
-
-
-@router.get(
-    SCHEDULE,
-    response=responses(200, ScheduleOut),
-    summary="A person's check-in schedule (404 when there is none)",
-)
-def schedule_detail(request: HttpRequest, person_id: UUID) -> ScheduleOut:
-    user = actor(request)
-    return _schedule_out(_schedule(user, _person(user, person_id, access.VIEW), access.VIEW))
-
-
-@router.put(
-    SCHEDULE,
-    response=responses(200, ScheduleOut),
-    summary="Create or change a person's check-in schedule",
-)
-def schedule_set(request: HttpRequest, person_id: UUID, payload: ScheduleIn) -> ScheduleOut:
-    user = actor(request)
-    schedule = checkins.schedule_set(
-        actor=user,
-        person=_person(user, person_id, access.EDIT),
-        kind=payload.kind,
-        interval_hours=payload.interval_hours,
-        daily_time=payload.daily_time,
-        time_zone=payload.time_zone,
-        grace_minutes=payload.grace_minutes,
-    )
-    return _schedule_out(schedule)
-
-
-def _for_edit(request: HttpRequest, person_id: UUID) -> tuple[User, CheckinSchedule]:
-    user = actor(request)
-    return user, _schedule(user, _person(user, person_id, access.EDIT), access.EDIT)
-
-
-@router.post(f"{SCHEDULE}/pause", response=responses(200, ScheduleOut), summary="Pause")
-def schedule_pause(request: HttpRequest, person_id: UUID, payload: PauseIn) -> ScheduleOut:
-    user, schedule = _for_edit(request, person_id)
-    return _schedule_out(
-        checkins.schedule_pause(actor=user, schedule=schedule, until=payload.until)
-    )
-
-
-@router.post(f"{SCHEDULE}/resume", response=responses(200, ScheduleOut), summary="Resume")
-def schedule_resume(request: HttpRequest, person_id: UUID) -> ScheduleOut:
-    user, schedule = _for_edit(request, person_id)
-    return _schedule_out(checkins.schedule_resume(actor=user, schedule=schedule))
-
-
-@router.post(
-    f"{SCHEDULE}/pins",
-    response=responses(200, ScheduleOut),
-    summary="Set the normal and the duress PIN (never returned)",
-)
-def schedule_pins(request: HttpRequest, person_id: UUID, payload: PinsIn) -> ScheduleOut:
-    user, schedule = _for_edit(request, person_id)
-    schedule = checkins.pins_set(
-        actor=user, schedule=schedule, pin=payload.pin, duress_pin=payload.duress_pin or None
-    )
-    return _schedule_out(schedule)
-
-
-@router.post(
-    f"{SCHEDULE}/link",
-    response=responses(201, LinkOut),
-    summary="Issue a new personal link (returned once; the previous one stops working)",
-)
-def schedule_link_issue(request: HttpRequest, person_id: UUID) -> Status[LinkOut]:
-    user = actor(request)
-    token = checkin_links.link_issue(actor=user, person=_person(user, person_id, access.EDIT))
-    return Status(201, LinkOut(url=settings.PUBLIC_BASE_URL + checkin_links.link_path(token)))
-
-
-@router.delete(
-    f"{SCHEDULE}/link",
-    response=responses(204, None),
-    summary="Revoke the personal link",
-)
-def schedule_link_revoke(request: HttpRequest, person_id: UUID) -> Status[None]:
-    user = actor(request)
-    checkin_links.link_revoke(actor=user, person=_person(user, person_id, access.EDIT))
-    return Status(204, None)

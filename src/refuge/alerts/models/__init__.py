@@ -12,6 +12,7 @@ from refuge.alerts.models.checkins import (
     CheckinLink,
     CheckinSchedule,
     InboundMessage,
+    SourceWindow,
 )
 from refuge.alerts.models.emergencies import (
     ACTIVE_STATES,
@@ -58,5 +59,6 @@ __all__ = [
     "Priority",
     "RotaMember",
     "RotaOverride",
+    "SourceWindow",
     "StaffChannel",
 ]

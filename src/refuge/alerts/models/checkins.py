@@ -1,4 +1,5 @@
-"""Check-in schedules, personal links, sender bindings, inbound message ids, check-ins."""
+"""Check-in schedules, personal links, sender bindings, inbound message ids, check-ins, and the
+short-lived per-address windows that limit floods on the protected people's pages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from refuge.alerts.deadlines import DAILY_WINDOW_MINUTES, DAY_MINUTES, MIN_WINDOW_MINUTES
 from refuge.core.models import UUIDModel
 
 
@@ -27,6 +29,11 @@ class CheckinSchedule(UUIDModel):
     daily_time = models.TimeField(_("daily at"), null=True, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
     grace_minutes = models.PositiveIntegerField(_("grace period (minutes)"), default=120)
+    # Check-ins count only from this long before the deadline (alerts.deadlines): an early one
+    # is recorded but leaves the deadline pending. At most the interval (a day for daily ones).
+    window_minutes = models.PositiveIntegerField(
+        _("check-ins count from (minutes before the deadline)"), default=DAILY_WINDOW_MINUTES
+    )
     paused = models.BooleanField(_("paused"), default=False)
     paused_until = models.DateTimeField(null=True, blank=True)
     # The deadline the person must check in by; missed when next_deadline + grace passes.
@@ -37,7 +44,9 @@ class CheckinSchedule(UUIDModel):
     # Keyed hashes (the key is outside the database: see alerts.pins). Empty until set.
     pin_hash = models.CharField(max_length=128, blank=True)
     duress_pin_hash = models.CharField(max_length=128, blank=True)
+    # Wrong PINs in a row, and the lockout they led to (alerts.services.checkin_lockout).
     failed_attempts = models.PositiveIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[CheckinSchedule]]
@@ -62,6 +71,14 @@ class CheckinSchedule(UUIDModel):
                     | models.Q(kind="daily", daily_time__isnull=False)
                 ),
                 name="alerts_schedule_kind_has_its_value",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(window_minutes__gte=MIN_WINDOW_MINUTES)
+                & (
+                    models.Q(kind="interval", window_minutes__lte=models.F("interval_hours") * 60)
+                    | models.Q(kind="daily", window_minutes__lte=DAY_MINUTES)
+                ),
+                name="alerts_schedule_window_within_period",
             ),
         ]
 
@@ -139,17 +156,25 @@ class InboundMessage(models.Model):
 
 
 class Checkin(models.Model):
-    """One accepted check-in. Raw history is short-lived (see the retention job)."""
+    """One check-in with a right PIN (normal or duress): it counted, or it was early; or any PIN
+    entered while check-ins were locked, all refused alike. Raw history is short-lived (see the
+    retention job)."""
 
     class Channel(models.TextChoices):
         WEB = "web", _("Web page")
         WEBHOOK = "webhook", _("SMS gateway")
         TELEGRAM = "telegram", _("Telegram")
 
+    class Outcome(models.TextChoices):
+        COUNTED = "counted", _("counted")
+        EARLY = "early", _("early: before the window, did not count")
+        LOCKED = "locked", _("refused: check-ins were locked")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     schedule = models.ForeignKey(CheckinSchedule, on_delete=models.CASCADE, related_name="checkins")
     at = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.COUNTED)
     under_duress = models.BooleanField(default=False)
 
     objects: ClassVar[models.Manager[Checkin]]
@@ -161,3 +186,33 @@ class Checkin(models.Model):
 
     def __str__(self) -> str:
         return f"check-in at {self.at}"
+
+
+class SourceWindow(models.Model):
+    """What one client address did on the protected people's pages in one short window: how many
+    SOS from different links and how many links that open nothing. The address is never stored:
+    `source` is a keyed hash under a key derived for this window alone (alerts.pins.source_hash),
+    and the rows are deleted as soon as their window has passed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    source = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    sos = models.PositiveIntegerField(default=0)
+    bad_links = models.PositiveIntegerField(default=0)
+    # Where SOS beyond the limit from this address go: one emergency, paged once.
+    flood_emergency = models.ForeignKey(
+        "alerts.Emergency", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects: ClassVar[models.Manager[SourceWindow]]
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["source", "window_start"], name="alerts_source_once"),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["window_start"], name="alerts_source_window_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"source window at {self.window_start}"

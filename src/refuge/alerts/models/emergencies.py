@@ -27,6 +27,7 @@ class EmergencySource(models.TextChoices):
     DURESS = "duress", _("Duress PIN")
     MISSED_CHECKIN = "missed_checkin", _("Missed check-in")
     LOCKOUT = "lockout", _("Check-in channel locked")
+    SOS_FLOOD = "sos_flood", _("SOS flood from one address")
 
 
 class EmergencyState(models.TextChoices):
@@ -188,6 +189,10 @@ class Alert(models.Model):
     late = models.BooleanField(default=False)
     # Makes raising the same alert twice (two workers, a retried request) a no-op.
     dedupe_key = models.CharField(max_length=200, unique=True)
+    # The same person's SOS pressed again soon after, counted here instead of raised again
+    # (alerts.services.sos): the emergency shows how often SOS was pressed.
+    repeats = models.PositiveIntegerField(default=0)
+    last_repeat_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[Alert]]
 

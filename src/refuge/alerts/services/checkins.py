@@ -1,4 +1,10 @@
-"""Check-in schedules, PINs, check-ins, cancellation and missed deadlines.
+"""Check-ins, PINs and the lockout, cancellation and missed deadlines. The schedules themselves
+(kind, window, pause, PINs) are set in services.checkin_schedules.
+
+The window. A check-in with a right PIN counts only inside the window before the pending deadline
+(alerts.deadlines); an earlier one is recorded as early and leaves the deadline pending, so a
+check-in at 09:22 no longer silences the evening's 21:00. Early or not, the normal and the duress
+PIN are treated alike.
 
 Duress design. A check-in with the duress PIN must look exactly like one with the normal PIN:
 same result, same next deadline, same status, and the same work on the request path, so that its
@@ -22,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from refuge.alerts import deadlines, pins
 from refuge.alerts.models import (
@@ -32,20 +37,25 @@ from refuge.alerts.models import (
     InboundMessage,
     Priority,
 )
-from refuge.alerts.services import checkin_links, emergencies, sos
-from refuge.alerts.services.checkin_links import can_edit_person
+from refuge.alerts.services import (
+    cancellation,
+    checkin_links,
+    checkin_lockout,
+    checkin_schedules,
+    emergencies,
+    missed,
+    sos,
+    source_windows,
+)
 from refuge.core import clock, jobs
-from refuge.core.errors import DomainError
-from refuge.people.models import ProtectedPerson
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
 
-LOCKOUT_ATTEMPTS = 5
-LOCKOUT = dt.timedelta(minutes=30)
+LOCKOUT_ATTEMPTS = checkin_lockout.LOCKOUT_ATTEMPTS
+LOCKOUT = checkin_lockout.LOCKOUT
 FOLLOWUP_JOB = "alerts.checkin_followup"
 MAX_PIN_INPUT = 64
-MAX_PAUSE = dt.timedelta(days=366)
 CHECKINS_KEPT = dt.timedelta(days=30)
 INBOUND_KEPT = dt.timedelta(days=7)
 # Hashed instead of a missing schedule's PINs, so an unknown sender costs the same hashing.
@@ -56,283 +66,168 @@ link_issue = checkin_links.link_issue
 link_revoke = checkin_links.link_revoke
 link_path = checkin_links.link_path
 link_person = checkin_links.link_person
+# Schedules, for interfaces that manage a person's check-ins in one place.
+schedule_of = checkin_schedules.schedule_of
+schedule_set = checkin_schedules.schedule_set
+schedule_pause = checkin_schedules.schedule_pause
+schedule_resume = checkin_schedules.schedule_resume
+pins_set = checkin_schedules.pins_set
+rule_of = checkin_schedules.rule_of
+window_opens = checkin_schedules.window_opens
+pending_window = checkin_schedules.pending_window
+MAX_PAUSE = checkin_schedules.MAX_PAUSE
+# The lockout, for interfaces that show and lift it with the rest of the schedule.
+lock_state = checkin_lockout.lock_state
+checkins_unlock = checkin_lockout.checkins_unlock
 # SOS, for interfaces that take SOS and check-ins from the same place.
 sos_submit = sos.sos_submit
 sos_from_unknown = sos.sos_from_unknown
+# The per-address limit of links that open nothing.
+bad_link_limited = source_windows.bad_link_limited
+
+
+def limit_window_left() -> int:
+    """Seconds until the per-address limits start again (for Retry-After)."""
+    return source_windows.window_left(clock.now())
 
 
 @dataclass(frozen=True)
 class CheckinResult:
-    """What the person is told. Deliberately has no field that could say "duress"."""
+    """What the person is told. Deliberately has no field that could say "duress".
+
+    An accepted check-in either counted (the next deadline moved on) or was `early` (before the
+    window: recorded, the pending deadline stays); either way the person is told the window of
+    the deadline now pending, from `window_opens` to `next_deadline`."""
 
     accepted: bool
     next_deadline: dt.datetime | None = None
     time_zone: str = ""
+    window_opens: dt.datetime | None = None
+    early: bool = False
+    locked: bool = False
 
 
 REFUSED = CheckinResult(accepted=False)
+# Check-ins are locked after wrong PINs: the person's page says so (and to reach the team another
+# way); it is the same whatever PIN was entered, so it says nothing about a duress PIN.
+LOCKED = CheckinResult(accepted=False, locked=True)
 
 
-def schedule_of(person: ProtectedPerson) -> CheckinSchedule | None:
-    return CheckinSchedule.objects.filter(person=person).first()
+@dataclass(frozen=True)
+class _Attempt:
+    """Which PIN was entered, on which schedule (locked for update), and whether its check-ins
+    are locked (already, or by this very attempt)."""
+
+    verdict: pins.PinMatch
+    schedule: CheckinSchedule | None
+    locked: bool = False
 
 
-def rule_of(schedule: CheckinSchedule) -> deadlines.Rule:
-    return deadlines.Rule(
-        kind=schedule.kind,
-        interval_hours=schedule.interval_hours,
-        daily_time=schedule.daily_time,
-        time_zone=schedule.time_zone,
-    )
-
-
-def _set_deadline(schedule: CheckinSchedule, deadline: dt.datetime) -> None:
-    schedule.next_deadline = deadline
-    schedule.alert_at = deadline + dt.timedelta(minutes=schedule.grace_minutes)
-
-
-def _restart(schedule: CheckinSchedule, now: dt.datetime, *, from_last: bool) -> None:
-    rule = rule_of(schedule)
-    after = schedule.last_checkin_at if from_last and schedule.last_checkin_at else now
-    deadline = deadlines.first_deadline(rule, after=after)
-    if deadline <= now:
-        deadline = deadlines.first_deadline(rule, after=now)
-    _set_deadline(schedule, deadline)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _clean_schedule(
-    kind: str,
-    interval_hours: int | None,
-    daily_time: dt.time | None,
-    time_zone: str,
-    grace_minutes: int,
-) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if kind not in CheckinSchedule.Kind.values:
-        errors["kind"] = [_("Choose “every N hours” or “daily at a time”.")]
-    elif kind == CheckinSchedule.Kind.INTERVAL and not (
-        _is_int(interval_hours)
-        and deadlines.MIN_INTERVAL_HOURS <= int(interval_hours or 0) <= deadlines.MAX_INTERVAL_HOURS
-    ):
-        errors["interval_hours"] = [_("Enter a whole number of hours from 1 to 168.")]
-    elif kind == CheckinSchedule.Kind.DAILY and not isinstance(daily_time, dt.time):
-        errors["daily_time"] = [_("Enter a time of day, e.g. 21:00.")]
-    if not deadlines.valid_zone(time_zone):
-        errors["time_zone"] = [_("Choose a time zone such as Europe/Moscow.")]
-    if not (
-        _is_int(grace_minutes)
-        and deadlines.MIN_GRACE_MINUTES <= grace_minutes <= deadlines.MAX_GRACE_MINUTES
-    ):
-        errors["grace_minutes"] = [_("Enter a grace period from 5 to 1440 minutes.")]
-    return errors
-
-
-def schedule_set(
-    *,
-    actor: Any,
-    person: ProtectedPerson,
-    kind: str,
-    interval_hours: int | None = None,
-    daily_time: dt.time | None = None,
-    time_zone: str,
-    grace_minutes: int,
-) -> CheckinSchedule:
-    """Create or change a person's schedule; the deadline is counted from the last check-in
-    (or from now, when there was none or it would already be past)."""
-    can_edit_person(actor, person)
-    errors = _clean_schedule(kind, interval_hours, daily_time, time_zone, grace_minutes)
-    if errors:
-        raise DomainError(_("Please correct the errors below."), field_errors=errors)
-    with transaction.atomic():
-        schedule = CheckinSchedule.objects.select_for_update().filter(person=person).first()
-        created = schedule is None
-        if schedule is None:
-            schedule = CheckinSchedule(person=person)
-        schedule.kind = kind
-        is_interval = kind == CheckinSchedule.Kind.INTERVAL
-        schedule.interval_hours = interval_hours if is_interval else None
-        schedule.daily_time = None if is_interval else daily_time
-        schedule.time_zone = time_zone
-        schedule.grace_minutes = grace_minutes
-        _restart(schedule, clock.now(), from_last=True)
-        schedule.save()
-        audit.record(
-            "refuge.alerts.schedule.created" if created else "refuge.alerts.schedule.changed",
-            actor=actor,
-            obj=schedule,
-            detail={"person": str(person.pk), "kind": kind, "grace_minutes": grace_minutes},
-        )
-    return schedule
-
-
-def schedule_pause(
-    *, actor: Any, schedule: CheckinSchedule, until: dt.datetime | None = None
-) -> CheckinSchedule:
-    """No missed-check-in alerts until resumed (or until `until`, when the worker resumes it)."""
-    can_edit_person(actor, schedule.person)
-    now = clock.now()
-    if until is not None and not (now < until <= now + MAX_PAUSE):
-        raise DomainError(
-            _("Please correct the errors below."),
-            field_errors={"until": [_("Choose a time in the future, within a year.")]},
-        )
-    with transaction.atomic():
-        schedule.paused = True
-        schedule.paused_until = until
-        schedule.save(update_fields=["paused", "paused_until", "updated_at"])
-        audit.record(
-            "refuge.alerts.schedule.paused",
-            actor=actor,
-            obj=schedule,
-            detail={"until": until.isoformat() if until else None},
-        )
-    return schedule
-
-
-def schedule_resume(*, actor: Any, schedule: CheckinSchedule) -> CheckinSchedule:
-    """Alerts again; the next deadline is counted from now."""
-    can_edit_person(actor, schedule.person)
-    with transaction.atomic():
-        _resume(schedule, clock.now())
-        audit.record("refuge.alerts.schedule.resumed", actor=actor, obj=schedule, detail={})
-    return schedule
-
-
-def _resume(schedule: CheckinSchedule, now: dt.datetime) -> None:
-    schedule.paused = False
-    schedule.paused_until = None
-    _restart(schedule, now, from_last=False)
-    schedule.save(
-        update_fields=["paused", "paused_until", "next_deadline", "alert_at", "updated_at"]
-    )
-
-
-def pins_set(
-    *, actor: Any, schedule: CheckinSchedule, pin: str, duress_pin: str | None
-) -> CheckinSchedule:
-    """Set the normal PIN and the duress PIN (None or empty: no duress PIN). Clears a lockout.
-    PIN values are never logged or audited; only keyed hashes are stored."""
-    can_edit_person(actor, schedule.person)
-    errors: dict[str, list[str]] = {}
-    if not pins.PIN_RE.match(pin or ""):
-        errors["pin"] = [_("A PIN is 4 to 8 digits.")]
-    if duress_pin and not pins.PIN_RE.match(duress_pin):
-        errors["duress_pin"] = [_("A PIN is 4 to 8 digits.")]
-    elif duress_pin and duress_pin == pin:
-        errors["duress_pin"] = [_("The duress PIN must differ from the normal PIN.")]
-    if errors:
-        raise DomainError(_("Please correct the errors below."), field_errors=errors)
-    with transaction.atomic():
-        schedule.pin_hash = pins.pin_hash(str(schedule.pk), pin)
-        schedule.duress_pin_hash = pins.pin_hash(str(schedule.pk), duress_pin) if duress_pin else ""
-        schedule.failed_attempts = 0
-        schedule.locked_until = None
-        schedule.save(
-            update_fields=[
-                "pin_hash",
-                "duress_pin_hash",
-                "failed_attempts",
-                "locked_until",
-                "updated_at",
-            ]
-        )
-        audit.record(
-            "refuge.alerts.schedule.pins_set",
-            actor=actor,
-            obj=schedule,
-            detail={"duress_pin": bool(duress_pin)},
-        )
-    return schedule
-
-
-def _verify(
-    schedule: CheckinSchedule | None, pin: str, channel: str
-) -> tuple[pins.PinMatch, CheckinSchedule | None]:
+def _verify(schedule: CheckinSchedule | None, pin: str, channel: str) -> _Attempt:
     """Which PIN this is, counting failures towards the lockout. Call inside a transaction."""
     pin = (pin or "").strip()[:MAX_PIN_INPUT]
     if schedule is None:
         pins.match(_NOBODY, pin, normal_hash="", duress_hash="")
-        return pins.PinMatch.NONE, None
+        return _Attempt(pins.PinMatch.NONE, None)
     locked = CheckinSchedule.objects.select_for_update(of=("self",)).select_related("person")
     current = locked.get(pk=schedule.pk)
     verdict = pins.match(
         str(current.pk), pin, normal_hash=current.pin_hash, duress_hash=current.duress_pin_hash
     )
     now = clock.now()
-    if current.locked_until is not None and current.locked_until > now:
-        return pins.PinMatch.NONE, current  # locked: not counted, the same refusal
+    if checkin_lockout.is_locked(current, now):
+        _record_while_locked(current, now, channel, under_duress=verdict is pins.PinMatch.DURESS)
+        return _Attempt(pins.PinMatch.NONE, current, locked=True)
     if verdict is pins.PinMatch.NONE:
-        _count_failure(current, now, channel)
-    return verdict, current
-
-
-def _count_failure(schedule: CheckinSchedule, now: dt.datetime, channel: str) -> None:
-    schedule.failed_attempts += 1
-    if schedule.failed_attempts < LOCKOUT_ATTEMPTS:
-        schedule.save(update_fields=["failed_attempts", "updated_at"])
-        audit.record(
-            "refuge.alerts.checkin.refused",
-            actor=None,
-            obj=schedule,
-            detail={"channel": channel, "failures": schedule.failed_attempts},
+        return _Attempt(
+            verdict, current, locked=checkin_lockout.count_failure(current, now, channel)
         )
-        return
-    schedule.failed_attempts = 0
-    schedule.locked_until = now + LOCKOUT
-    schedule.save(update_fields=["failed_attempts", "locked_until", "updated_at"])
+    return _Attempt(verdict, current)
+
+
+def _record_while_locked(
+    schedule: CheckinSchedule, now: dt.datetime, channel: str, *, under_duress: bool
+) -> None:
+    """Any PIN entered while locked, right or wrong, is refused and recorded the same way (one
+    row, one follow-up job, one audit entry), so neither the answer nor the time taken tells
+    them apart; a duress PIN among them still raises its alarm from the follow-up job."""
+    checkin = Checkin.objects.create(
+        schedule=schedule,
+        at=now,
+        channel=channel,
+        outcome=Checkin.Outcome.LOCKED,
+        under_duress=under_duress,
+    )
+    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
     audit.record(
-        "refuge.alerts.schedule.locked",
+        "refuge.alerts.checkin.refused_while_locked",
         actor=None,
         obj=schedule,
-        detail={"channel": channel, "until": schedule.locked_until.isoformat()},
+        detail={"channel": channel},
     )
-    emergencies.raise_alert(
-        source=EmergencySource.LOCKOUT,
-        people=[schedule.person],
-        priority=Priority.HIGH,
-        reported_at=now,
-        dedupe_key=f"lockout:{schedule.pk}:{now.isoformat()}",
-    )
+
+
+def is_locked(schedule: CheckinSchedule) -> bool:
+    """Are the schedule's check-ins locked right now? Pass a schedule read after any attempt
+    that may have locked it (schedule_of reads it afresh)."""
+    return checkin_lockout.is_locked(schedule, clock.now())
 
 
 def checkin_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> CheckinResult:
     """A check-in with a PIN. The result is the same for the normal and the duress PIN; a
-    wrong PIN, a locked channel and a person without a schedule all get REFUSED."""
+    wrong PIN and a person without a schedule get REFUSED; any PIN while the check-ins are
+    locked (and the wrong PIN that locks them) gets LOCKED."""
     with transaction.atomic():
-        verdict, current = _verify(schedule, pin, channel)
-        if verdict is pins.PinMatch.NONE or current is None:
+        attempt = _verify(schedule, pin, channel)
+        if attempt.locked:
+            return LOCKED
+        if attempt.verdict is pins.PinMatch.NONE or attempt.schedule is None:
             return REFUSED
-        now = clock.now()
-        checkin = Checkin.objects.create(
-            schedule=current,
-            at=now,
-            channel=channel,
-            under_duress=verdict is pins.PinMatch.DURESS,
+        return _accept(
+            attempt.schedule, channel, under_duress=attempt.verdict is pins.PinMatch.DURESS
         )
-        deadline = deadlines.deadline_after_checkin(
-            rule_of(current), checked_in_at=now, pending=current.next_deadline
+
+
+def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> CheckinResult:
+    """Record a check-in with a right PIN. Inside the window it counts and the deadline moves
+    on; before it, it is early and the deadline stays. The normal and the duress PIN take this
+    same path (see the module's docstring); the follow-up job tells them apart later."""
+    now = clock.now()
+    rule = rule_of(schedule)
+    counted = deadlines.counts(rule, checked_in_at=now, pending=schedule.next_deadline)
+    checkin = Checkin.objects.create(
+        schedule=schedule,
+        at=now,
+        channel=channel,
+        outcome=Checkin.Outcome.COUNTED if counted else Checkin.Outcome.EARLY,
+        under_duress=under_duress,
+    )
+    schedule.failed_attempts = 0
+    changed = ["failed_attempts", "updated_at"]
+    if counted:
+        schedule.last_checkin_at = now
+        checkin_schedules.set_deadline(
+            schedule,
+            deadlines.deadline_after_checkin(
+                rule, checked_in_at=now, pending=schedule.next_deadline
+            ),
         )
-        current.last_checkin_at = now
-        current.failed_attempts = 0
-        _set_deadline(current, deadline)
-        current.save(
-            update_fields=[
-                "last_checkin_at",
-                "failed_attempts",
-                "next_deadline",
-                "alert_at",
-                "updated_at",
-            ]
-        )
-        jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
-        audit.record(
-            "refuge.alerts.checkin.recorded", actor=None, obj=current, detail={"channel": channel}
-        )
-    return CheckinResult(accepted=True, next_deadline=deadline, time_zone=current.time_zone)
+        changed += ["last_checkin_at", "next_deadline", "alert_at"]
+    schedule.save(update_fields=changed)
+    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
+    audit.record(
+        "refuge.alerts.checkin.recorded",
+        actor=None,
+        obj=schedule,
+        detail={"channel": channel, "counted": counted},
+    )
+    return CheckinResult(
+        accepted=True,
+        next_deadline=schedule.next_deadline,
+        time_zone=schedule.time_zone,
+        window_opens=window_opens(schedule),
+        early=not counted,
+    )
 
 
 def checkin_followup(*, checkin_id: Any) -> None:
@@ -352,15 +247,18 @@ def checkin_followup(*, checkin_id: Any) -> None:
 
 def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> bool:
     """The person cancels an SOS with their PIN. With the duress PIN the alarm stays and
-    escalates (emergencies.cancel_by_person); the caller shows the same page for both."""
+    escalates (cancellation.cancel_by_person); the caller shows the same page for both."""
     with transaction.atomic():
-        verdict, current = _verify(schedule, pin, channel)
-        if verdict is pins.PinMatch.NONE or current is None:
+        attempt = _verify(schedule, pin, channel)
+        current = attempt.schedule
+        if attempt.verdict is pins.PinMatch.NONE or current is None:
             return False
         current.failed_attempts = 0
         current.save(update_fields=["failed_attempts", "updated_at"])
-        emergencies.cancel_by_person(
-            person=current.person, via_duress=verdict is pins.PinMatch.DURESS, channel=channel
+        cancellation.cancel_by_person(
+            person=current.person,
+            via_duress=attempt.verdict is pins.PinMatch.DURESS,
+            channel=channel,
         )
     return True
 
@@ -368,8 +266,6 @@ def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -
 def checkins_detect_missed(now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Raise an alert for every schedule whose deadline + grace has passed, then move it on to
     its next deadline (alerts.services.missed). Returns how many schedules fired."""
-    from refuge.alerts.services import missed  # noqa: PLC0415 - missed builds on this module
-
     return missed.detect(now, limit)
 
 

@@ -32,7 +32,6 @@ from refuge.alerts.models import (
     EmergencyEvent,
     EmergencySource,
     EmergencyState,
-    Outcome,
     Priority,
 )
 from refuge.alerts.services import call_time, escalation, notes
@@ -65,12 +64,14 @@ def raise_alert(
     heard: str | None = None,
     location_hint: str | None = None,
     team: Team | None = None,
+    join: Emergency | None = None,
 ) -> Emergency:
     """Record one alert and return the emergency it opened or joined.
 
     Raising the same `dedupe_key` again returns that alert's emergency unchanged. An alert about a
     person or case of an active emergency joins it (its priority is raised if the alert's is
-    higher; nobody is paged again); otherwise a new emergency opens and escalates at once."""
+    higher; nobody is paged again); otherwise it joins `join` if that is still active (an SOS
+    flood, see services.sos), or a new emergency opens and escalates at once."""
     if source not in EmergencySource.values:
         raise ValueError(f"unknown alert source {source!r}")
     if priority not in Priority.values:
@@ -100,7 +101,7 @@ def raise_alert(
                 late=late,
                 dedupe_key=dedupe_key,
             )
-            emergency = _active_for(people_list, case_list)
+            emergency = _active_for(people_list, case_list, fallback=join)
             if emergency is None:
                 emergency = _open(
                     source=source,
@@ -177,16 +178,20 @@ def _lock_keys(keys: Iterable[str]) -> None:
         )
 
 
-def _active_for(people: Sequence[ProtectedPerson], cases: Sequence[Case]) -> Emergency | None:
-    if not people and not cases:
-        return None
-    match = Q(people__in=[p.pk for p in people]) | Q(cases__in=[c.pk for c in cases])
-    pk = (
-        Emergency.objects.filter(match, state__in=ACTIVE_STATES)
-        .order_by("opened_at")
-        .values_list("pk", flat=True)
-        .first()
-    )
+def _active_for(
+    people: Sequence[ProtectedPerson],
+    cases: Sequence[Case],
+    fallback: Emergency | None = None,
+) -> Emergency | None:
+    """The oldest active emergency about the people or cases, else `fallback` if it is still
+    active; locked for update."""
+    active = Emergency.objects.filter(state__in=ACTIVE_STATES)
+    pk = None
+    if people or cases:
+        match = Q(people__in=[p.pk for p in people]) | Q(cases__in=[c.pk for c in cases])
+        pk = active.filter(match).order_by("opened_at").values_list("pk", flat=True).first()
+    if pk is None and fallback is not None:
+        pk = active.filter(pk=fallback.pk).values_list("pk", flat=True).first()
     if pk is None:
         return None
     return Emergency.objects.select_for_update().get(pk=pk)
@@ -402,98 +407,3 @@ def visible_people(
     if access.scope(actor, ProtectedPerson.objects.filter(pk__in=ids)).count() != len(ids):
         errors.setdefault("people", []).append(_("One of the chosen people cannot be found."))
     return everyone
-
-
-def cancel_by_person(
-    *, person: ProtectedPerson, via_duress: bool, channel: str
-) -> Emergency | None:
-    """The protected person "cancels" an SOS.
-
-    With the normal PIN, an active emergency made only of this person's own SOS alerts is
-    resolved as cancelled by the person, at low priority, with a note staff still see; one that
-    other signals joined stays open with the note. With the duress PIN the alarm stays, goes to
-    top priority and escalates at once (and opens, if nothing was open). The person's page shows
-    the same response either way."""
-    with transaction.atomic():
-        audit._lock_head()
-        _lock_keys([f"person:{person.pk}"])
-        pk = (
-            Emergency.objects.filter(
-                state__in=ACTIVE_STATES,
-                alerts__person=person,
-                alerts__source__in=[EmergencySource.SOS, EmergencySource.DURESS],
-            )
-            .order_by("-opened_at")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if pk is None:
-            if not via_duress:
-                return None
-            now = clock.now()
-            return raise_alert(
-                source=EmergencySource.DURESS,
-                people=[person],
-                priority=Priority.TOP,
-                reported_at=now,
-                dedupe_key=f"cancel-duress:{uuid.uuid4()}",
-            )
-        emergency = Emergency.objects.select_for_update().get(pk=pk)
-        if via_duress:
-            _cancel_under_duress(emergency, channel)
-        else:
-            _cancel(emergency, person, channel)
-        return emergency
-
-
-def _cancel_under_duress(emergency: Emergency, channel: str) -> None:
-    now = clock.now()
-    emergency.priority = Priority.TOP
-    if emergency.state in {EmergencyState.OPEN, EmergencyState.ACKNOWLEDGED}:
-        # Whoever acknowledged has not left yet: page again, from where escalation stands.
-        emergency.state = EmergencyState.OPEN
-        emergency.ack_expires_at = None
-        emergency.next_escalation_at = now
-        wakeup.wake_worker()
-    emergency.save(
-        update_fields=["priority", "state", "ack_expires_at", "next_escalation_at", "updated_at"]
-    )
-    escalation.event(
-        emergency,
-        EmergencyEvent.Kind.CANCEL_REQUESTED,
-        data={"channel": channel[:20], "duress": True, "cancelled": False},
-    )
-    audit.record(
-        "refuge.alerts.emergency.duress_cancel",
-        actor=None,
-        obj=emergency,
-        detail={"code": emergency.code, "channel": channel[:20]},
-    )
-
-
-def _cancel(emergency: Emergency, person: ProtectedPerson, channel: str) -> None:
-    now = clock.now()
-    own_only = not emergency.alerts.filter(
-        ~Q(source=EmergencySource.SOS) | ~Q(person=person)
-    ).exists()
-    emergency.priority = Priority.LOW if own_only else emergency.priority
-    if own_only:
-        emergency.state = EmergencyState.RESOLVED
-        emergency.outcome = Outcome.CANCELLED_BY_PERSON
-        emergency.resolved_at = now
-        emergency.next_escalation_at = None
-        emergency.ack_expires_at = None
-    emergency.save()
-    if own_only:
-        escalation.cancel_pending(emergency)
-    escalation.event(
-        emergency,
-        EmergencyEvent.Kind.CANCEL_REQUESTED,
-        data={"channel": channel[:20], "duress": False, "cancelled": own_only},
-    )
-    audit.record(
-        "refuge.alerts.emergency.cancelled_by_person",
-        actor=None,
-        obj=emergency,
-        detail={"code": emergency.code, "channel": channel[:20], "resolved": own_only},
-    )

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 
 from refuge.alerts import deadlines
 from refuge.alerts.models import CheckinSchedule, EmergencySource, Priority
-from refuge.alerts.services import checkins, surge
+from refuge.alerts.services import checkin_schedules, surge
 from refuge.core import clock, jobs
 from refuge.security import audit
 
@@ -125,10 +125,10 @@ def _fire_all(schedules: list[CheckinSchedule], now: dt.datetime) -> None:
     for miss in misses:
         schedule = miss.schedule
         grace = dt.timedelta(minutes=schedule.grace_minutes)
-        checkins._set_deadline(
+        checkin_schedules.set_deadline(
             schedule,
             deadlines.deadline_after_miss(
-                checkins.rule_of(schedule), missed=miss.deadline, grace=grace, now=now
+                checkin_schedules.rule_of(schedule), missed=miss.deadline, grace=grace, now=now
             ),
         )
         schedule.updated_at = now
@@ -149,7 +149,7 @@ def _resume_expired_pauses(now: dt.datetime, limit: int) -> None:
     with transaction.atomic():
         expired = CheckinSchedule.objects.filter(paused=True, paused_until__lte=now)
         for schedule in _claim(expired)[:limit]:
-            checkins._resume(schedule, now)
+            checkin_schedules.resume(schedule, now)
             audit.record(
                 "refuge.alerts.schedule.resumed", actor=None, obj=schedule, detail={"auto": True}
             )

@@ -2,10 +2,12 @@
 
     refuge checkin link PSEUDONYM [--revoke]
     refuge checkin schedule set PSEUDONYM (--every HOURS | --daily HH:MM) [--tz ZONE] [--grace MIN]
+                                [--window MIN]
     refuge checkin schedule pause PSEUDONYM [--until 2025-06-01T18:00+03:00]
     refuge checkin schedule resume PSEUDONYM
     refuge checkin schedule show PSEUDONYM
     refuge checkin pins PSEUDONYM [--stdin]
+    refuge checkin unlock PSEUDONYM --reason "reached by phone, confirmed"
     refuge checkin bind PSEUDONYM (--sms +79001234567 | --telegram CHAT_ID) [--revoke]
 
 Whoever runs this has a shell on the server, so it acts as the system (audited as "system"),
@@ -97,6 +99,14 @@ class Command(BaseCommand):
         kind.add_argument("--daily", metavar="HH:MM", help="Daily by this time.")
         setter.add_argument("--tz", default=None, help="The person's time zone.")
         setter.add_argument("--grace", type=int, default=DEFAULT_GRACE_MINUTES, metavar="MIN")
+        setter.add_argument(
+            "--window",
+            type=int,
+            default=None,
+            metavar="MIN",
+            help="Check-ins count from MIN minutes before the deadline (default: 240 for "
+            "--daily, the whole interval for --every).",
+        )
         pause = schedule_sub.add_parser("pause", help="No missed-check-in alerts until resumed.")
         pause.add_argument("pseudonym")
         pause.add_argument("--until", default=None, help="Resume by itself at this time.")
@@ -107,6 +117,12 @@ class Command(BaseCommand):
         pins_parser.add_argument("pseudonym")
         pins_parser.add_argument(
             "--stdin", action="store_true", help="Read PIN, PIN, duress PIN, duress PIN (lines)."
+        )
+
+        unlock = sub.add_parser("unlock", help="Lift a PIN lockout, with a reason.")
+        unlock.add_argument("pseudonym")
+        unlock.add_argument(
+            "--reason", required=True, help="How the person was reached and confirmed."
         )
 
         bind = sub.add_parser("bind", help="Bind an SMS number or a Telegram chat.")
@@ -126,6 +142,11 @@ class Command(BaseCommand):
                 self._schedule(person, options)
             elif options["action"] == "pins":
                 self._pins(person, from_stdin=options["stdin"])
+            elif options["action"] == "unlock":
+                checkins.checkins_unlock(
+                    actor=None, schedule=_schedule(person), reason=options["reason"]
+                )
+                self._show(_schedule(person))
             else:
                 self._bind(person, options)
         except DomainError as error:
@@ -156,6 +177,7 @@ class Command(BaseCommand):
                 daily_time=_time_of_day(options["daily"]) if every is None else None,
                 time_zone=options["tz"] or str(settings.TIME_ZONE),
                 grace_minutes=options["grace"],
+                window_minutes=options["window"],
             )
         elif action == "pause":
             until = _instant(options["until"]) if options["until"] else None
@@ -175,17 +197,25 @@ class Command(BaseCommand):
             paused = (
                 f"until {_when(schedule.paused_until, zone)}" if schedule.paused_until else "yes"
             )
+        rule += f", grace {schedule.grace_minutes} min, window {schedule.window_minutes} min"
         lines = [
             f"person:        {schedule.person}",
-            f"schedule:      {rule}, grace {schedule.grace_minutes} min",
+            f"schedule:      {rule}",
             f"paused:        {paused}",
+            f"counts from:   {_when(checkins.window_opens(schedule), zone)}",
             f"next deadline: {_when(schedule.next_deadline, zone)}",
             f"alert at:      {_when(schedule.alert_at, zone)}",
             f"last check-in: {_when(schedule.last_checkin_at, zone)}",
             f"PINs:          {_pins_state(schedule)}",
         ]
-        if schedule.locked_until is not None:
-            lines.append(f"locked until:  {_when(schedule.locked_until, zone)}")
+        lock = checkins.lock_state(schedule)
+        if lock is not None:
+            lines.append(
+                f"locked until:  {_when(lock.locked_until, zone)}, after {lock.failures} "
+                f"wrong PINs; {lock.attempts_while_locked} attempt(s) since"
+            )
+        elif schedule.failed_attempts:
+            lines.append(f"wrong PINs:    {schedule.failed_attempts} in a row")
         self.stdout.write("\n".join(lines))
 
     def _pins(self, person: ProtectedPerson, *, from_stdin: bool) -> None:

@@ -3,6 +3,7 @@ until Ctrl-C. Refuses to run outside demo mode: the demo accounts share a publis
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ NOT_DEMO_MODE = (
 )
 
 
-def checkin_lines() -> list[str]:
+def public_base_url(port: int) -> str:
+    """REFUGE_PUBLIC_BASE_URL when it is set; otherwise the address this demo serves at, so the
+    links it prints, the links staff issue and those in notifications open the running demo."""
+    configured = os.environ.get("REFUGE_PUBLIC_BASE_URL", "").strip()
+    return configured.rstrip("/") if configured else f"http://{HOST}:{port}"
+
+
+def checkin_lines(base_url: str) -> list[str]:
     """The protected people's check-in pages with their PINs: published demo values."""
     lines = [
         _(
@@ -29,7 +37,7 @@ def checkin_lines() -> list[str]:
             "daily at 21:00 Moscow time, 2 hours' grace:"
         )
     ]
-    for link in scenario_alerts.demo_links():
+    for link in scenario_alerts.demo_links(base_url):
         if link.live:
             lines.append(
                 _("  %(who)s  %(url)s  PIN %(pin)s, duress PIN %(duress)s")
@@ -73,6 +81,9 @@ class Command(BaseCommand):
         serve = not options["no_serve"]
         if serve and not processes.port_is_free(HOST, port):
             raise CommandError(f"Port {port} on {HOST} is in use; choose another with --port.")
+        self.base_url = public_base_url(port)
+        if serve:  # the web server and the worker started below inherit it
+            os.environ["REFUGE_PUBLIC_BASE_URL"] = self.base_url
         self.stdout.write("Applying database migrations ...")
         call_command("migrate", interactive=False, verbosity=0)
         supervisor = processes.Supervisor({})
@@ -107,7 +118,7 @@ class Command(BaseCommand):
                     "(resolved: missing)."
                 )
             )
-        self.stdout.write("\n".join(checkin_lines()))
+        self.stdout.write("\n".join(checkin_lines(self.base_url)))
         self.stdout.write("\n".join(scenario.totp_lines()))
 
     def _serve(self, port: int, supervisor: processes.Supervisor) -> None:
@@ -139,7 +150,7 @@ class Command(BaseCommand):
         if settings.KEY_MODE == "sealed":
             lines.append(sealed_demo.BANNER % {"path": settings.DEMO_UNSEAL_FILE})
         lines += [f"  {name.ljust(width)}  {role.label}" for name, role in scenario.STAFF]
-        lines += checkin_lines()
+        lines += checkin_lines(self.base_url)
         lines += ["Press Ctrl-C to stop the web server and the worker.", "=" * 64, ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
