@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from refuge.alerts.models import Checkin, StaffChannel
 from refuge.alerts.services import checkin_links, checkins, response
+from refuge.core import formatting
 from refuge.people.models import ProtectedPerson
 
 SOS = "sos"
@@ -36,7 +37,6 @@ CANCEL = "cancel"
 START = "start"
 UNKNOWN = "unknown"
 SITE_LANGUAGES = ("en", "ru")
-DEADLINE_FORMAT = "l, j E, H:i"
 MAX_TEXT = 1000
 
 _SOS = re.compile(r"^/?(?:sos|сос)[.!]*$")
@@ -91,7 +91,7 @@ def deadline_text(result: checkins.CheckinResult) -> str:
     if result.next_deadline is None:  # pragma: no cover - an accepted result always has one
         return ""
     local = timezone.localtime(result.next_deadline, zoneinfo.ZoneInfo(result.time_zone))
-    return formats.date_format(local, DEADLINE_FORMAT)
+    return formatting.until_datetime(local)
 
 
 def thanks(result: checkins.CheckinResult) -> str:
