@@ -29,6 +29,7 @@ from refuge.alerts.models import (
 from refuge.alerts.services import emergencies
 from refuge.core import clock
 from refuge.exports import services as export_services
+from refuge.people.services.contacts import relative_contact_log
 from tests.conftest import (
     BIRCH_NAME,
     BIRCH_PHONE,
@@ -71,6 +72,7 @@ PARAMETER_ENTITIES = {
     "token": "ack_token",
     "export_id": "export",
     "evidence_id": "evidence",
+    "contact_id": "contact",
 }
 
 # Who has need-to-know on each object of the sweep (cast.case is an evacuation case of the
@@ -87,6 +89,9 @@ VIEWERS = {
     "person:BIRCH": {"coordinator", "caseworker", "lawyer", "operator"},
     "relative:FALCON": {"coordinator", "caseworker", "lawyer"},
     "relative:BIRCH": {"coordinator", "caseworker"},
+    # The log of contacts with a relative follows the relative.
+    "contact:FALCON": {"coordinator", "caseworker", "lawyer"},
+    "contact:BIRCH": {"coordinator", "caseworker"},
     "user": {"coordinator", "admin"},
     "team": {"coordinator", "admin"},
     "token": {"analyst"},  # a token belongs to its owner only
@@ -163,6 +168,18 @@ def objects(cast):
         "FALCON": cast.falcon.relatives.get(),
         "BIRCH": RelativeFactory(person=cast.birch, name="Birch Relative Secretova"),
     }
+    contacts = {
+        variant: relative_contact_log(
+            actor=cast.coordinator,
+            relative=relative,
+            occurred_at=clock.now(),
+            channel="phone",
+            direction="outgoing",
+            summary="Sweep: contact summary",
+            follow_up_needed=True,
+        )
+        for variant, relative in relatives.items()
+    }
     return {
         "case": cast.case,
         "task": TaskFactory(case=cast.case, assignee=cast.lawyer),
@@ -171,6 +188,8 @@ def objects(cast):
         "person:BIRCH": cast.birch,
         "relative:FALCON": relatives["FALCON"],
         "relative:BIRCH": relatives["BIRCH"],
+        "contact:FALCON": contacts["FALCON"],
+        "contact:BIRCH": contacts["BIRCH"],
         "user": cast.caseworker,
         "team": Team.objects.get(name="Nizhny team"),
         **_setup_objects(cast),
@@ -227,12 +246,13 @@ def _targets(route: Route, objects, cast) -> Iterator[tuple[str, dict[str, objec
     if not entities:
         yield "", {}
         return
-    variants = ["FALCON", "BIRCH"] if {"person", "relative"} & set(entities) else [""]
+    per_person = {"person", "relative", "contact"}
+    variants = ["FALCON", "BIRCH"] if per_person & set(entities) else [""]
     for variant in variants:
         kwargs: dict[str, object] = {}
         key = ""
         for parameter, entity in zip(route.parameters, entities, strict=True):
-            lookup = f"{entity}:{variant}" if entity in {"person", "relative"} else entity
+            lookup = f"{entity}:{variant}" if entity in per_person else entity
             kwargs[parameter] = _token_of(cast) if entity == "token" else objects[lookup].pk
             key = key or lookup
         yield key, kwargs

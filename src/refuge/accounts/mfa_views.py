@@ -28,9 +28,9 @@ from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
 from refuge.accounts import factors, notices, stepup
 from refuge.accounts.forms import SecondFactorForm, StepUpForm, TotpConfirmForm
-from refuge.accounts.models import User
+from refuge.accounts.models import Role, User
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error
+from refuge.core.web import apply_domain_error, require_role
 
 QR_SCALE = 4
 
@@ -329,8 +329,7 @@ def _check_password(actor: User, password: str) -> None:
 @never_cache
 def notice_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    if actor.role != "coordinator":
-        raise Http404
+    require_role(actor, {Role.COORDINATOR}, _("Security notices are for coordinators."))
     context = {
         "notices": notices.notice_list(actor=actor),
         "open_count": notices.notice_open_count(actor=actor),
@@ -341,8 +340,7 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notice_acknowledge(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    if actor.role != "coordinator":
-        raise Http404
+    require_role(actor, {Role.COORDINATOR}, _("Security notices are for coordinators."))
     try:
         count = notices.notice_acknowledge_all(actor=actor)
     except DomainError as error:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from refuge.accounts.models import Role, Team, TeamMembership, User
-from refuge.cases.models import Case, Task, TimelineEntry
+from refuge.cases.models import Case, CaseStatus, Task, TimelineEntry
 from refuge.core import clock
 from refuge.people.models import ProtectedPerson
 from refuge.security import access
@@ -118,6 +118,20 @@ def recent_activity(*, actor: Any, limit: int = 15) -> QuerySet[TimelineEntry]:
         .select_related("case", "author")
         .order_by("-occurred_at")[:limit]
     )
+
+
+def cases_to_add_person(*, actor: Any, person: ProtectedPerson, limit: int) -> list[Case]:
+    """Open cases `actor` may change that `person` is not on yet, most recently updated first."""
+    cases = access.scope(
+        actor,
+        Case.objects.exclude(status__in=[CaseStatus.CLOSED, CaseStatus.ARCHIVED]).exclude(
+            pk__in=Case.people.through.objects.filter(protectedperson_id=person.pk).values(
+                "case_id"
+            )
+        ),
+        action=access.EDIT,
+    )
+    return list(cases.select_related("team").order_by("-updated_at")[:limit])
 
 
 def case_people(*, actor: Any, case: Case) -> QuerySet[ProtectedPerson]:

@@ -40,11 +40,13 @@ from refuge.cases.forms import (
 from refuge.cases.models import Case, CaseStatus, CaseType, Task, TimelineEntry
 from refuge.core import clock
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error, paginate
+from refuge.core.web import apply_domain_error, paginate, require_role
 from refuge.people import selectors as people_selectors
 from refuge.security import access
 
 DASHBOARD_CASES = 20
+# Every role but the administrators works with cases.
+CASE_READERS = {role for role in Role.values if role != Role.ADMIN}
 TASK_EVENTS = {
     "created": gettext_lazy("created"),
     "done": gettext_lazy("done"),
@@ -104,6 +106,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(actor, CASE_READERS, _("Administrators manage staff accounts; they see no case."))
     form = CaseFilterForm(request.GET, assignees=selectors.task_assignees(actor=actor))
     form.is_valid()  # invalid filters are reported on the page and left out of the query
     page = paginate(request, selectors.case_list(actor=actor, filters=form.filters()))
@@ -326,9 +329,15 @@ def task_reopen(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(
+        actor,
+        services.CASE_OPENERS,
+        _(
+            "Opening cases is for case workers, lawyers and coordinators, and for operators "
+            "when they open an emergency."
+        ),
+    )
     case_types = services.openable_case_types(actor)
-    if not case_types:
-        return render(request, "cases/case_create.html", {"form": None}, status=403)
     form = CaseCreateForm(
         request.POST if request.method == "POST" else None,
         case_types=case_types,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from refuge.accounts.models import Team, User
 from refuge.cases.models import Case
 from refuge.core import clock
-from refuge.core.errors import DomainError
+from refuge.core.errors import DomainError, RoleNotAllowedError
 from refuge.core.web import apply_domain_error
 from refuge.exports import formats, selectors, services
 from refuge.exports.forms import (
@@ -119,9 +119,17 @@ def _render_list(
     return render(request, "exports/export_list.html", context, status=status)
 
 
+def _require_exporter(actor: User) -> None:
+    if not services.may_export_redacted(actor):
+        raise RoleNotAllowedError(
+            _("Administrators manage staff accounts; they see no case, so they export nothing.")
+        )
+
+
 @login_required
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
+    _require_exporter(_actor(request))
     return _render_list(request)
 
 
@@ -149,6 +157,7 @@ def _refuse(form: ExportForm, error: DomainError) -> None:
 @require_POST
 def redacted_download(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
+    _require_exporter(actor)
     form = RedactedExportForm(request.POST, teams=selectors.export_team_choices(actor=actor))
     if form.is_valid():
         team, cases = _scope(actor, form)
@@ -175,6 +184,13 @@ def redacted_download(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def request_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    if not services.may_request_unredacted(actor):
+        raise RoleNotAllowedError(
+            _(
+                "Unredacted exports are for case workers, lawyers and coordinators: your role "
+                "never sees a legal identity."
+            )
+        )
     form = ExportRequestForm(request.POST, teams=selectors.export_team_choices(actor=actor))
     if form.is_valid():
         team, cases = _scope(actor, form)
