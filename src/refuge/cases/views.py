@@ -40,7 +40,7 @@ from refuge.cases.forms import (
 from refuge.cases.models import Case, CaseStatus, CaseType, Task, TimelineEntry
 from refuge.core import clock
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error, paginate, require_role
+from refuge.core.web import apply_domain_error, focus_first_error, paginate, require_role
 from refuge.people import selectors as people_selectors
 from refuge.security import access
 
@@ -92,7 +92,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # Administrators manage accounts and see no case contents.
         return redirect("accounts:user_list")
     context = {
-        "my_cases": selectors.cases_of_my_teams(actor=actor)[:DASHBOARD_CASES],
+        "dashboard": selectors.dashboard_cases(actor=actor, limit=DASHBOARD_CASES),
         "my_cases_limit": DASHBOARD_CASES,
         "tasks": selectors.tasks_due(actor=actor),
         "activity": selectors.recent_activity(actor=actor),
@@ -175,6 +175,16 @@ def _timeline_context(
     }
 
 
+def _refused_section(**forms: RefugeForm | None) -> str:
+    """The page anchor of the form that was refused (its errors are shown there), focused."""
+    anchors = {"entry_form": "timeline", "status_form": "status", "task_form": "tasks"}
+    for name, form in forms.items():
+        if form is not None and form.is_bound and form.errors:
+            focus_first_error(form)
+            return anchors[name]
+    return ""
+
+
 def _render_detail(
     request: HttpRequest,
     case: Case,
@@ -188,8 +198,10 @@ def _render_detail(
     actor = _actor(request)
     can_edit = selectors.case_can_edit(actor=actor, case=case)
     allowed = case.allowed_transitions()
+    refused = _refused_section(entry_form=entry_form, status_form=status_form, task_form=task_form)
     context = _timeline_context(actor, case, entry_form=entry_form)
     context |= {
+        "refused_section": refused,
         "can_edit": can_edit,
         "people": selectors.case_people(actor=actor, case=case),
         "tasks": selectors.case_tasks(actor=actor, case=case),

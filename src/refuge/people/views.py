@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from refuge.accounts import stepup
 from refuge.accounts.models import Role, User
 from refuge.core.errors import DomainError, NotFoundError
-from refuge.core.web import apply_domain_error, paginate, require_role
+from refuge.core.web import apply_domain_error, focus_first_error, paginate, require_role
 from refuge.people import selectors, services
 from refuge.people.forms import IdentitySearchForm, PersonForm, RelativeForm
 from refuge.people.models import Language, ProtectedPerson, Relative, RelativeContact
@@ -180,6 +180,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
             apply_domain_error(form, error)
         else:
             return _after_create(request, actor, person)
+    focus_first_error(form)
     return render(request, "people/person_form.html", {"form": form, "person": None}, status=400)
 
 
@@ -247,6 +248,7 @@ def person_edit(request: HttpRequest, person_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/person_form.html", context, status=400)
 
 
@@ -287,6 +289,7 @@ def relative_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Relative added."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/relative_form.html", context, status=400)
 
 
@@ -312,6 +315,7 @@ def relative_edit(request: HttpRequest, relative_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/relative_form.html", context, status=400)
 
 

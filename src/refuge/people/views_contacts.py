@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from refuge.accounts.models import User
 from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
-from refuge.core.web import apply_domain_error
+from refuge.core.web import apply_domain_error, focus_first_error
 from refuge.people import selectors, services
 from refuge.people.forms import RelativeContactForm
 from refuge.people.models import Relative
@@ -78,6 +78,7 @@ def relative_contact_add(request: HttpRequest, relative_id: Any) -> HttpResponse
         else:
             messages.success(request, _("Contact logged."))
             return redirect(_back_to(relative))
+    focus_first_error(form)
     return render(request, "people/relative_contact_form.html", context, status=400)
 
 
