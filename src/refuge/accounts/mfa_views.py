@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
@@ -313,6 +313,27 @@ def step_up(request: HttpRequest) -> HttpResponse:
         "webauthn_config": _webauthn_config(request),
     }
     return render(request, "accounts/step_up.html", context, status=status)
+
+
+@never_cache
+@require_GET
+def step_up_resume(request: HttpRequest, nonce: str) -> HttpResponse:
+    """After a re-authentication: continue the action that asked for it (accounts.stepup). The
+    page posts the kept action back with a fresh CSRF token; a script presses its pre-focused
+    button, and without JavaScript the user presses it (Enter)."""
+    _actor(request)
+    pending = stepup.pending_action(request, nonce)
+    if pending is None:
+        messages.error(request, _("That confirmation has lapsed. Please do it again."))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    here = request.get_full_path()
+    context = {
+        "pending": pending,
+        "confirmed": stepup.has_recent_step_up(request, passkey=pending.passkey),
+        "resume_field": stepup.RESUME_FIELD,
+        "step_up_url": stepup.step_up_url(request, passkey=pending.passkey, next_url=here),
+    }
+    return render(request, "accounts/step_up_resume.html", context)
 
 
 def _check_password(actor: User, password: str) -> None:

@@ -136,7 +136,7 @@ def seal_reset(request: HttpRequest) -> HttpResponse:
 
 
 @_coordinator_only
-@step_up_required(passkey=True)
+@step_up_required(passkey=True, resume_fields=())
 def seal_now(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/seal_now.html", {"seal": services_seal.seal_status()})

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from refuge.accounts.models import Team, User
+from refuge.accounts.stepup import resumes_after_step_up
 from refuge.cases.models import Case
 from refuge.core import clock
 from refuge.core.errors import DomainError, RoleNotAllowedError
@@ -215,6 +216,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@resumes_after_step_up
 def request_approve(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
     actor = _actor(request)
     export = selectors.export_request_get(actor=actor, export_id=export_id, action=access.EDIT)
@@ -253,6 +255,7 @@ def request_reject(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+@resumes_after_step_up
 def request_download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponseBase:
     actor = _actor(request)
     export = selectors.export_request_get(actor=actor, export_id=export_id)
@@ -262,7 +265,7 @@ def request_download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse
     fmt = form.cleaned_data["format"]
     try:
         services.export_request_check_download(actor=actor, request=export)
-        step_up = web_step_up_redirect(request)
+        step_up = web_step_up_redirect(request, resume_fields=("format",))
         if step_up is not None:
             return step_up
         plan = services.export_request_download_start(actor=actor, request=export, fmt=fmt)
