@@ -154,3 +154,10 @@ def test_a_download_resumes_with_the_chosen_format_only(cast):
     response = client.post(url_, {"step_up_resume": nonce_of(url)})
     assert response["Content-Type"].startswith("text/csv")
     assert streamed(response).decode("utf-8").startswith("\ufeffcode")
+
+
+def test_a_spent_or_foreign_nonce_has_no_resume_page(cast, export, coordinator):
+    url = resume_url(coordinator.post(approve_url(export)))
+    other = verified_login(Client(), cast.coordinator)
+    assert other.get(url).status_code == 404
+    assert coordinator.get(reverse("accounts:step_up_resume", args=["unknown"])).status_code == 404

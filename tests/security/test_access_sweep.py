@@ -106,17 +106,8 @@ VIEWERS = {
     "channel": {"lawyer", "admin"},
     # An emergency about FALCON and BIRCH, linked to their case: the line and the case team.
     "emergency": {"coordinator", "caseworker", "lawyer", "operator"},
-    # A step-up resume nonce lives in one session; elsewhere it resumes nothing (a redirect with
-    # a message), whoever asks.
-    "step_up_nonce": {
-        "coordinator",
-        "caseworker",
-        "lawyer",
-        "outsider",
-        "operator",
-        "analyst",
-        "admin",
-    },
+    # A step-up resume nonce lives in one session: anywhere else it is a 404 for everyone.
+    "step_up_nonce": set(),
     # A one-time acknowledgement link is its own capability (no login); an unknown one is a 404.
     "ack_token": {
         "coordinator",
@@ -214,7 +205,7 @@ def objects(cast):
         ),
         # Not a live token: the sweep must not acknowledge anything by visiting the link.
         "ack_token": SimpleNamespace(pk="sweep-unknown-ack-token"),
-        "step_up_nonce": SimpleNamespace(pk="sweep-unknown-nonce"),
+        "step_up_nonce": SimpleNamespace(pk="sweep-unknown-nonce"),  # no session holds it
         "export": export_services.export_request_create(
             actor=cast.caseworker, purpose="Sweep", team=cast.case.team
         ),

@@ -324,8 +324,8 @@ def step_up_resume(request: HttpRequest, nonce: str) -> HttpResponse:
     _actor(request)
     pending = stepup.pending_action(request, nonce)
     if pending is None:
-        messages.error(request, _("That confirmation has lapsed. Please do it again."))
-        return redirect(settings.LOGIN_REDIRECT_URL)
+        # Spent, lapsed, or another session's: like any object one may not see.
+        raise Http404
     here = request.get_full_path()
     context = {
         "pending": pending,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from refuge.accounts.models import Role, TeamMembership
 from refuge.cases.models import Case, CaseType, Task, TimelineEntry
@@ -62,14 +62,11 @@ def _scope_cases(actor: Any, queryset: QuerySet[Case], action: str) -> QuerySet[
     return queryset.filter(case_filter(actor, action))
 
 
-def _people_on_cases() -> QuerySet[Any, Any]:
-    # The link table never holds NULL, so NOT IN over it is safe (Case.people would not be).
-    return Case.people.through.objects.values("protectedperson_id")
-
-
 def _intake(team_ids: QuerySet[TeamMembership, Any]) -> Q:
-    """People recorded for one of these teams and on no case yet."""
-    return Q(intake_team_id__in=team_ids) & ~Q(pk__in=_people_on_cases())
+    """People recorded for one of these teams and on no case yet (an anti-join per candidate
+    row, not a NOT IN over every link: few people are waiting for a case)."""
+    on_a_case = Case.people.through.objects.filter(protectedperson_id=OuterRef("pk"))
+    return Q(Q(intake_team_id__in=team_ids), ~Exists(on_a_case))
 
 
 def _scope_people(
