@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import TextChoices
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,7 +37,7 @@ from refuge.cases.forms import (
     TimelineEntryForm,
 )
 from refuge.cases.models import Case, CaseStatus, CaseType, Task, TimelineEntry
-from refuge.core import clock
+from refuge.core import clock, formatting
 from refuge.core.errors import DomainError
 from refuge.core.web import apply_domain_error, focus_first_error, paginate, require_role
 from refuge.people import selectors as people_selectors
@@ -130,10 +129,6 @@ class TimelineRow:
     facts: list[tuple[str, str]]
 
 
-def _label(choices: type[TextChoices], value: Any) -> str:
-    return str(dict(choices.choices).get(value, value or ""))
-
-
 def _entry_facts(entry: TimelineEntry) -> list[tuple[str, str]]:
     """The structured part of an entry (status from/to, task, team, people) in words."""
     data: dict[str, Any] = entry.data or {}
@@ -141,11 +136,11 @@ def _entry_facts(entry: TimelineEntry) -> list[tuple[str, str]]:
     facts: list[tuple[str, Any]] = []
     if kind == TimelineEntry.Kind.STATUS:
         facts = [
-            (pgettext("status change", "From"), _label(CaseStatus, data.get("from"))),
-            (pgettext("status change", "To"), _label(CaseStatus, data.get("to"))),
+            (pgettext("status change", "From"), formatting.label(CaseStatus, data.get("from"))),
+            (pgettext("status change", "To"), formatting.label(CaseStatus, data.get("to"))),
         ]
     elif kind == TimelineEntry.Kind.OPENED:
-        facts = [(_("Type"), _label(CaseType, data.get("type")))]
+        facts = [(_("Type"), formatting.label(CaseType, data.get("type")))]
         facts.append((_("People"), ", ".join(data.get("people") or [])))
     elif kind == TimelineEntry.Kind.ASSIGNMENT:
         facts = [(_("From team"), data.get("from_team")), (_("To team"), data.get("to_team"))]
