@@ -18,6 +18,7 @@ from refuge.accounts.models import Role, User
 from refuge.cases.models import Case, CaseType
 from refuge.core import clock
 from refuge.people.models import ProtectedPerson
+from tests.browser import browser  # noqa: F401 - one Chromium for every browser test
 from tests.factories import (
     CaseFactory,
     MembershipFactory,

@@ -228,7 +228,8 @@ def test_coordinators_are_told_of_a_second_factor_lockout(
 def test_notices_page_is_for_coordinators_only(cast: Cast, login) -> None:
     response = login(cast.caseworker).get(reverse("accounts:notice_list"))
 
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Security notices are for coordinators." in response.content.decode()
 
 
 def test_password_lockout_raises_one_notice(client: Client, cast: Cast) -> None:

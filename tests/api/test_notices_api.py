@@ -82,7 +82,9 @@ def test_the_page_names_a_coordinator_without_a_channel(login, cast):
 
 
 @pytest.mark.parametrize("role", OTHERS)
-def test_the_page_is_404_for_other_roles(login, cast, sent_notice, role):
-    client = login(cast.by_role()[role])
-    assert client.get(reverse("accounts:notice_list")).status_code == 404
-    assert client.post(reverse("accounts:notice_acknowledge")).status_code == 404
+def test_the_page_is_403_for_other_roles(login, cast, sent_notice, role):
+    client = login(cast.by_role()[role])  # a page their role may never use: 403, and why
+    page = client.get(reverse("accounts:notice_list"))
+    assert page.status_code == 403
+    assert "Security notices are for coordinators." in page.content.decode()
+    assert client.post(reverse("accounts:notice_acknowledge")).status_code == 403

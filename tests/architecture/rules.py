@@ -189,6 +189,7 @@ PROTECTED_MODELS = frozenset(
     {
         "ProtectedPerson",
         "Relative",
+        "RelativeContact",
         "Case",
         "TimelineEntry",
         "Task",

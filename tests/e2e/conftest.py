@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,16 +17,6 @@ import pytest
 
 from refuge.demo import processes
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REFUGE = str(Path(sys.executable).with_name("refuge"))
 
 
@@ -118,15 +107,3 @@ def live_refuge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(timeout=20)
         keyd.terminate()
         keyd.wait(timeout=20)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is required for browser tests: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()

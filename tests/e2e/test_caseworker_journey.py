@@ -35,6 +35,7 @@ def test_caseworker_adds_a_note_and_reads_it_in_russian(live_refuge, browser):
     page.click("form:has(textarea[name=text]) >> button[type=submit]")
     page.wait_for_selector(f"text={note}")
 
+    page.click("header summary.who")  # the account menu holds the language switch
     page.click("header >> button[value=ru]")
     page.wait_for_selector("html[lang=ru]")
     assert note in page.inner_text("main")

@@ -5,7 +5,6 @@ screen, asks nothing of any other origin, and the server's log never shows the l
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -106,18 +103,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         finally:
             server.terminate()
             server.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is required for browser tests: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def _no_js_page(browser, width: int = 320):  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from refuge.alerts.models import (
 from refuge.alerts.services import calls, emergencies
 from refuge.core import clock
 from refuge.exports import services as export_services
+from refuge.people.services.contacts import relative_contact_log
 from tests.conftest import (
     BIRCH_NAME,
     BIRCH_PHONE,
@@ -72,6 +73,8 @@ PARAMETER_ENTITIES = {
     "token": "ack_token",
     "export_id": "export",
     "evidence_id": "evidence",
+    "contact_id": "contact",
+    "nonce": "step_up_nonce",
 }
 
 # Who has need-to-know on each object of the sweep (cast.case is an evacuation case of the
@@ -88,6 +91,9 @@ VIEWERS = {
     "person:BIRCH": {"coordinator", "caseworker", "lawyer", "operator"},
     "relative:FALCON": {"coordinator", "caseworker", "lawyer"},
     "relative:BIRCH": {"coordinator", "caseworker"},
+    # The log of contacts with a relative follows the relative.
+    "contact:FALCON": {"coordinator", "caseworker", "lawyer"},
+    "contact:BIRCH": {"coordinator", "caseworker"},
     "user": {"coordinator", "admin"},
     "team": {"coordinator", "admin"},
     "token": {"analyst"},  # a token belongs to its owner only
@@ -103,6 +109,8 @@ VIEWERS = {
     "emergency": {"coordinator", "caseworker", "lawyer", "operator"},
     # A call logged without paging (by the operator): the line only.
     "call": {"coordinator", "operator"},
+    # A step-up resume nonce lives in one session: anywhere else it is a 404 for everyone.
+    "step_up_nonce": set(),
     # A one-time acknowledgement link is its own capability (no login); an unknown one is a 404.
     "ack_token": {
         "coordinator",
@@ -166,6 +174,18 @@ def objects(cast):
         "FALCON": cast.falcon.relatives.get(),
         "BIRCH": RelativeFactory(person=cast.birch, name="Birch Relative Secretova"),
     }
+    contacts = {
+        variant: relative_contact_log(
+            actor=cast.coordinator,
+            relative=relative,
+            occurred_at=clock.now(),
+            channel="phone",
+            direction="outgoing",
+            summary="Sweep: contact summary",
+            follow_up_needed=True,
+        )
+        for variant, relative in relatives.items()
+    }
     return {
         "case": cast.case,
         "task": TaskFactory(case=cast.case, assignee=cast.lawyer),
@@ -174,6 +194,8 @@ def objects(cast):
         "person:BIRCH": cast.birch,
         "relative:FALCON": relatives["FALCON"],
         "relative:BIRCH": relatives["BIRCH"],
+        "contact:FALCON": contacts["FALCON"],
+        "contact:BIRCH": contacts["BIRCH"],
         "user": cast.caseworker,
         "team": Team.objects.get(name="Nizhny team"),
         **_setup_objects(cast),
@@ -193,6 +215,7 @@ def objects(cast):
         ),
         # Not a live token: the sweep must not acknowledge anything by visiting the link.
         "ack_token": SimpleNamespace(pk="sweep-unknown-ack-token"),
+        "step_up_nonce": SimpleNamespace(pk="sweep-unknown-nonce"),  # no session holds it
         "export": export_services.export_request_create(
             actor=cast.caseworker, purpose="Sweep", team=cast.case.team
         ),
@@ -237,12 +260,13 @@ def _targets(route: Route, objects, cast) -> Iterator[tuple[str, dict[str, objec
     if not entities:
         yield "", {}
         return
-    variants = ["FALCON", "BIRCH"] if {"person", "relative"} & set(entities) else [""]
+    per_person = {"person", "relative", "contact"}
+    variants = ["FALCON", "BIRCH"] if per_person & set(entities) else [""]
     for variant in variants:
         kwargs: dict[str, object] = {}
         key = ""
         for parameter, entity in zip(route.parameters, entities, strict=True):
-            lookup = f"{entity}:{variant}" if entity in {"person", "relative"} else entity
+            lookup = f"{entity}:{variant}" if entity in per_person else entity
             kwargs[parameter] = _token_of(cast) if entity == "token" else objects[lookup].pk
             key = key or lookup
         yield key, kwargs

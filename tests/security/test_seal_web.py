@@ -66,9 +66,11 @@ def test_keyd_down_is_sealed_too(login, cast: Cast, sealed_instance, settings, t
 )
 def test_only_coordinators_see_the_seal_pages(login, cast: Cast, sealed_instance, role):
     client = login(cast.by_role()[role])
-    assert client.get(SEAL).status_code == 404
-    assert client.post(UNSEAL, {"share": "x"}).status_code == 404
-    assert client.post(NOW).status_code == 404
+    page = client.get(SEAL)
+    assert page.status_code == 403
+    assert "Sealing and unsealing are for coordinators." in page.content.decode()
+    assert client.post(UNSEAL, {"share": "x"}).status_code == 403
+    assert client.post(NOW).status_code == 403
 
 
 def test_the_seal_page_shows_progress_k_of_n(login, cast: Cast, sealed_instance):

@@ -1,4 +1,5 @@
-"""The staff pages: administrators manage accounts, coordinators manage teams, others get 404."""
+"""The staff pages: administrators manage accounts, coordinators manage teams. Other roles get
+403 with an explanation on the lists and forms, and 404 on a page about one account or team."""
 
 import pytest
 from django.urls import reverse
@@ -17,9 +18,10 @@ def team_of(cast):
 
 @pytest.mark.parametrize("role", ["operator", "caseworker", "lawyer", "analyst", "outsider"])
 @pytest.mark.parametrize("page", ["user_list", "user_create", "team_list", "team_create"])
-def test_staff_pages_are_404_for_roles_other_than_admin_and_coordinator(cast, login, role, page):
+def test_staff_pages_are_403_for_roles_other_than_admin_and_coordinator(cast, login, role, page):
     response = login(cast.by_role()[role]).get(reverse(f"accounts:{page}"))
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Not available for your role" in response.content.decode()
 
 
 @pytest.mark.parametrize("role", ["operator", "caseworker", "lawyer", "analyst"])
@@ -42,8 +44,10 @@ def test_coordinator_sees_the_staff_list_without_edit_links(cast, login):
     assert reverse("accounts:user_edit", args=[cast.lawyer.pk]) not in body
 
 
-def test_coordinator_gets_404_on_account_creation(cast, login):
-    assert login(cast.coordinator).get(reverse("accounts:user_create")).status_code == 404
+def test_coordinator_gets_403_on_account_creation(cast, login):
+    response = login(cast.coordinator).get(reverse("accounts:user_create"))
+    assert response.status_code == 403
+    assert "Creating staff accounts is for administrators." in response.content.decode()
 
 
 def test_admin_creates_an_account(cast, login):
@@ -131,8 +135,10 @@ def test_team_with_a_taken_name_returns_400(cast, login):
     assert response.context["form"].errors["name"]
 
 
-def test_admin_gets_404_on_team_creation(cast, login):
-    assert login(cast.admin).get(reverse("accounts:team_create")).status_code == 404
+def test_admin_gets_403_on_team_creation(cast, login):
+    response = login(cast.admin).get(reverse("accounts:team_create"))
+    assert response.status_code == 403
+    assert "Creating teams is for coordinators." in response.content.decode()
 
 
 def test_admin_sees_a_team_without_the_member_forms(cast, login):

@@ -67,11 +67,11 @@ def test_the_original_time_stays_on_the_timeline_with_who_and_why(on_site, cast,
     [entry] = re.findall(r'<li class="kind-time_corrected">(.*?)</li>', body, flags=re.DOTALL)
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", entry))
     assert "Time On site" in text
-    assert "From March 10, 2026, 3:30 p.m." in text
-    assert "To March 10, 2026, 3:22 p.m." in text
+    assert "From 10 Mar 2026, 15:30" in text
+    assert "To 10 Mar 2026, 15:22" in text
     assert "lawyer" in text
     assert f"Reason: {REASON}" in text
-    assert "corrected; first recorded March 10, 2026, 3:30 p.m." in body
+    assert "corrected; first recorded 10 Mar 2026, 15:30:00" in body
 
 
 def test_a_correction_is_audited_without_its_reason(on_site, cast, login):
@@ -87,7 +87,7 @@ def test_a_second_correction_keeps_the_first_recorded_time(on_site, cast, login)
     correct(client, on_site, at="2026-03-10T15:22")
     correct(client, on_site, at="2026-03-10T15:24")
     body = client.get(detail_url(on_site)).content.decode()
-    assert "corrected; first recorded March 10, 2026, 3:30 p.m." in body
+    assert "corrected; first recorded 10 Mar 2026, 15:30:00" in body
     assert on_site.events.filter(kind=EmergencyEvent.Kind.TIME_CORRECTED).count() == 2
 
 

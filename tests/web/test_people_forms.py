@@ -73,17 +73,23 @@ def test_create_person_with_a_taken_pseudonym_returns_400(cast, login):
     assert response.context["form"].errors["pseudonym"]
 
 
-def test_case_worker_who_records_a_person_is_sent_to_the_list_until_a_case_links_them(cast, login):
+def test_case_worker_who_records_a_person_is_sent_to_the_new_record(cast, login):
     response = login(cast.caseworker).post(reverse("people:create"), NEW_PERSON)
+    person = ProtectedPerson.objects.get(pseudonym="KESTREL")
     assert response.status_code == 302
-    assert response["Location"] == reverse("people:list")
-    assert ProtectedPerson.objects.filter(pseudonym="KESTREL").exists()
+    assert response["Location"] == reverse("people:detail", args=[person.pk])
+
+
+def test_a_person_recorded_by_a_case_worker_is_recorded_for_their_team(cast, login):
+    login(cast.caseworker).post(reverse("people:create"), NEW_PERSON)
+    assert ProtectedPerson.objects.get(pseudonym="KESTREL").intake_team == cast.case.team
 
 
 @pytest.mark.parametrize("role", ["analyst", "admin"])
-def test_roles_that_cannot_record_people_get_404_on_the_create_page(cast, login, role):
+def test_roles_that_cannot_record_people_get_403_with_the_reason(cast, login, role):
     response = login(cast.by_role()[role]).get(reverse("people:create"))
-    assert response.status_code == 404
+    assert response.status_code == 403
+    assert "Recording protected people is for case workers" in response.content.decode()
 
 
 def test_team_member_changes_falcons_phone_and_risk(cast, login):

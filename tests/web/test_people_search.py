@@ -30,8 +30,8 @@ def test_the_list_offers_the_search_to_roles_that_can_reveal(indexed, login):
 def test_roles_without_identity_access_get_no_search(indexed, login, role):
     client = login(indexed.by_role()[role])
     assert SEARCH not in client.get(reverse("people:list")).content.decode()
-    assert client.get(SEARCH).status_code == 404
-    assert client.post(SEARCH, {"phone": FALCON_PHONE}).status_code == 404
+    assert client.get(SEARCH).status_code == 403
+    assert client.post(SEARCH, {"phone": FALCON_PHONE}).status_code == 403
     assert not AuditEntry.objects.filter(action="refuge.people.identity.searched").exists()
 
 

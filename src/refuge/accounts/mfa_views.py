@@ -21,16 +21,16 @@ from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.templatetags.otp_webauthn import get_configuration
 
 from refuge.accounts import factors, notices, places, stepup
 from refuge.accounts.forms import SecondFactorForm, StepUpForm, TotpConfirmForm
-from refuge.accounts.models import User
+from refuge.accounts.models import Role, User
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error
+from refuge.core.web import apply_domain_error, require_role
 
 QR_SCALE = 4
 
@@ -317,6 +317,27 @@ def step_up(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/step_up.html", context, status=status)
 
 
+@never_cache
+@require_GET
+def step_up_resume(request: HttpRequest, nonce: str) -> HttpResponse:
+    """After a re-authentication: continue the action that asked for it (accounts.stepup). The
+    page posts the kept action back with a fresh CSRF token; a script presses its pre-focused
+    button, and without JavaScript the user presses it (Enter)."""
+    _actor(request)
+    pending = stepup.pending_action(request, nonce)
+    if pending is None:
+        # Spent, lapsed, or another session's: like any object one may not see.
+        raise Http404
+    here = request.get_full_path()
+    context = {
+        "pending": pending,
+        "confirmed": stepup.has_recent_step_up(request, passkey=pending.passkey),
+        "resume_field": stepup.RESUME_FIELD,
+        "step_up_url": stepup.step_up_url(request, passkey=pending.passkey, next_url=here),
+    }
+    return render(request, "accounts/step_up_resume.html", context)
+
+
 def _check_password(actor: User, password: str) -> None:
     """A wrong password here counts towards the same lockout as a wrong code."""
     if actor.check_password(password):
@@ -331,8 +352,7 @@ def _check_password(actor: User, password: str) -> None:
 @never_cache
 def notice_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    if actor.role != "coordinator":
-        raise Http404
+    require_role(actor, {Role.COORDINATOR}, _("Security notices are for coordinators."))
     listed = list(notices.notice_list(actor=actor))
     sent = notices.notice_deliveries(listed)
     context = {
@@ -345,8 +365,7 @@ def notice_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notice_acknowledge(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    if actor.role != "coordinator":
-        raise Http404
+    require_role(actor, {Role.COORDINATOR}, _("Security notices are for coordinators."))
     try:
         count = notices.notice_acknowledge_all(actor=actor)
     except DomainError as error:

@@ -19,6 +19,15 @@ Public API (stable; other apps use it):
 - `step_up_url(request, *, passkey=False) -> str`: the link to the re-authentication page that
   returns to the current page.
 - `record_step_up(request, *, passkey)`: called by the re-authentication view only.
+- Resuming a POST after the re-authentication, so that "Approve" need not be clicked twice:
+  `step_up_redirect(request, resume_fields=("format",))` (or
+  `@step_up_required(resume_fields=())`) keeps the named fields of the refused POST in the
+  session under a random nonce (never in a URL) and sends the browser through the
+  re-authentication to the resume page (`accounts:step_up_resume`). That page posts the nonce
+  back to the same URL, with a fresh CSRF token, from a pre-focused button that a small script
+  presses. The view, wrapped in `@resumes_after_step_up`, then sees the stored fields as its
+  POST. A nonce is used once, belongs to one session and one path, and lapses after
+  RESUME_SECONDS. Only fields named by the view are kept: never a password, a share or a code.
 
 In demo mode a passkey step-up may be done with TOTP (the demo has no hardware keys); a banner
 says so.
@@ -27,12 +36,21 @@ says so.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib import messages
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -43,10 +61,16 @@ from refuge.core import clock
 # factor and with a passkey. Never the factor itself.
 STEP_UP_AT = "refuge_step_up_at"
 STEP_UP_PASSKEY_AT = "refuge_step_up_passkey_at"
+# Refused POSTs waiting for a re-authentication: {nonce: {"path", "fields", "back", "at"}}.
+PENDING = "refuge_step_up_pending"
+RESUME_FIELD = "step_up_resume"
+RESUME_SECONDS = 600
+MAX_PENDING = 5
 # Set by accounts.api.TokenAuth on requests authenticated by a bearer token.
 TOKEN_SCOPES_ATTRIBUTE = "refuge_token_scopes"  # noqa: S105 - an attribute name
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+AnyView = TypeVar("AnyView", bound=Callable[..., HttpResponseBase])
 
 
 class StepUpRequiredError(Exception):
@@ -128,8 +152,66 @@ def step_up_url(request: HttpRequest, *, passkey: bool = False, next_url: str = 
     return reverse("accounts:step_up") + "?" + urlencode(query)
 
 
-def step_up_redirect(request: HttpRequest, *, passkey: bool = False) -> HttpResponse:
-    url = step_up_url(request, passkey=passkey)
+@dataclass(frozen=True)
+class PendingAction:
+    nonce: str
+    path: str  # where the resumed POST goes
+    back: str  # the page the action was started from
+    passkey: bool  # the action needs a passkey step-up
+
+
+def _pending(request: HttpRequest) -> dict[str, dict[str, Any]]:
+    """The session's waiting actions that have not lapsed."""
+    stored = request.session.get(PENDING)
+    if not isinstance(stored, dict):
+        return {}
+    oldest = clock.now().timestamp() - RESUME_SECONDS
+    return {
+        nonce: entry
+        for nonce, entry in stored.items()
+        if isinstance(entry, dict) and float(entry.get("at", 0)) > oldest
+    }
+
+
+def _remember(request: HttpRequest, fields: Collection[str], *, passkey: bool) -> str:
+    nonce = secrets.token_urlsafe(18)
+    waiting = _pending(request)
+    for stale in sorted(waiting, key=lambda n: float(waiting[n]["at"]))[: -(MAX_PENDING - 1)]:
+        del waiting[stale]
+    waiting[nonce] = {
+        "path": request.path,
+        "fields": {name: request.POST.getlist(name) for name in fields if name in request.POST},
+        "back": _return_path(request),
+        "passkey": passkey,
+        "at": clock.now().timestamp(),
+    }
+    request.session[PENDING] = waiting
+    return nonce
+
+
+def pending_action(request: HttpRequest, nonce: str) -> PendingAction | None:
+    """The waiting action `nonce` names in this session, if it has not lapsed (resume page)."""
+    entry = _pending(request).get(nonce)
+    if entry is None:
+        return None
+    return PendingAction(
+        nonce=nonce,
+        path=str(entry["path"]),
+        back=str(entry["back"]),
+        passkey=bool(entry.get("passkey")),
+    )
+
+
+def step_up_redirect(
+    request: HttpRequest, *, passkey: bool = False, resume_fields: Collection[str] | None = None
+) -> HttpResponse:
+    """To the re-authentication page. With `resume_fields` (a POST only), the action is kept
+    and resumed afterwards with those fields (see the module docstring)."""
+    next_url = ""
+    if resume_fields is not None and request.method == "POST":
+        nonce = _remember(request, resume_fields, passkey=passkey)
+        next_url = reverse("accounts:step_up_resume", args=[nonce])
+    url = step_up_url(request, passkey=passkey, next_url=next_url)
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
@@ -137,19 +219,47 @@ def step_up_redirect(request: HttpRequest, *, passkey: bool = False) -> HttpResp
     return HttpResponseRedirect(url)
 
 
-def step_up_required(passkey: bool = False) -> Callable[[View], View]:
-    """View decorator: the view runs only after a recent step-up (see the module docstring)."""
+def step_up_required(
+    passkey: bool = False, resume_fields: Collection[str] | None = None
+) -> Callable[[View], View]:
+    """View decorator: the view runs only after a recent step-up (see the module docstring).
+    With `resume_fields`, a refused POST is resumed afterwards with those fields."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not has_recent_step_up(request, passkey=passkey):
-                return step_up_redirect(request, passkey=passkey)
+                return step_up_redirect(request, passkey=passkey, resume_fields=resume_fields)
             return view(request, *args, **kwargs)
 
+        wrapped = resumes_after_step_up(wrapped) if resume_fields is not None else wrapped
         return cast("View", wrapped)
 
     return decorator
+
+
+def resumes_after_step_up(view: AnyView) -> AnyView:
+    """View decorator: a POST from the resume page (it carries RESUME_FIELD) runs with the
+    fields kept when it was refused. A nonce that is unknown, used or lapsed changes nothing:
+    the user is sent back with a message to do it again."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method != "POST" or RESUME_FIELD not in request.POST:
+            return view(request, *args, **kwargs)
+        waiting = _pending(request)
+        entry = waiting.pop(str(request.POST.get(RESUME_FIELD, "")), None)
+        request.session[PENDING] = waiting
+        if entry is None or entry.get("path") != request.path:
+            messages.error(request, _("That confirmation has lapsed. Please do it again."))
+            return HttpResponseRedirect(reverse(settings.LOGIN_REDIRECT_URL))
+        fields = dict(entry.get("fields") or {})
+        pairs = [(str(name), str(value)) for name, values in fields.items() for value in values]
+        # Read-only, like the POST Django parses; WSGIRequest.POST has a setter.
+        request.POST = QueryDict(urlencode(pairs))
+        return view(request, *args, **kwargs)
+
+    return cast("AnyView", wrapped)
 
 
 def token_scopes(request: HttpRequest) -> frozenset[str] | None:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("security/recovery-codes/", mfa_views.recovery_codes, name="recovery_codes"),
     path("security/remove/", mfa_views.device_remove, name="device_remove"),
     path("step-up/", mfa_views.step_up, name="step_up"),
+    path("step-up/resume/<slug:nonce>/", mfa_views.step_up_resume, name="step_up_resume"),
     path("notices/", mfa_views.notice_list, name="notice_list"),
     path("seal/", views_seal.seal_status, name="seal_status"),
     path("seal/unseal/", views_seal.seal_unseal, name="seal_unseal"),

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -36,7 +37,7 @@ from refuge.accounts.forms import (
 )
 from refuge.accounts.models import Team, User
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error, paginate
+from refuge.core.web import apply_domain_error, paginate, require_role
 from refuge.security import audit
 
 # Audit details keep what was typed as a username (it may be a real user's), nothing more.
@@ -113,6 +114,12 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
+STAFF_PAGES_EXPLAINED = _lazy(
+    "The staff and team pages are for administrators, who manage accounts, and coordinators, "
+    "who manage teams."
+)
+
+
 def _require_account_manager(actor: User) -> None:
     if actor.role not in services.ACCOUNT_MANAGERS:
         raise Http404
@@ -126,6 +133,7 @@ def _require_team_manager(actor: User) -> None:
 @login_required
 def user_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(actor, selectors.STAFF_VIEWERS, str(STAFF_PAGES_EXPLAINED))
     # NUL never occurs in stored text, and PostgreSQL refuses it in a query (a 500 otherwise).
     query = request.GET.get("q", "").replace("\x00", "")
     page = paginate(request, selectors.user_list(actor=actor, query=query))
@@ -140,7 +148,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def user_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    _require_account_manager(actor)
+    require_role(
+        actor, services.ACCOUNT_MANAGERS, _("Creating staff accounts is for administrators.")
+    )
     form = UserCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -202,6 +212,7 @@ def user_edit(request: HttpRequest, user_id: Any) -> HttpResponse:
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(actor, selectors.STAFF_VIEWERS, str(STAFF_PAGES_EXPLAINED))
     teams = selectors.team_list(actor=actor)
     context = {
         "teams": teams,
@@ -213,7 +224,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    _require_team_manager(actor)
+    require_role(actor, services.TEAM_MANAGERS, _("Creating teams is for coordinators."))
     form = TeamCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from refuge.accounts.models import User
+from refuge.accounts.models import Role, User
 from refuge.accounts.stepup import step_up_required
+from refuge.core.web import require_role
 from refuge.security import sealing, services_seal
 from refuge.security import shares as share_format
 
@@ -66,8 +67,9 @@ def _coordinator_only(view: View) -> View:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = cast("User", request.user)
-        if not user.is_coordinator or settings.KEY_MODE != "sealed":
-            raise Http404
+        if settings.KEY_MODE != "sealed":
+            raise Http404  # with a plain key file there is no seal to manage
+        require_role(user, {Role.COORDINATOR}, _("Sealing and unsealing are for coordinators."))
         return view(request, *args, **kwargs)
 
     return login_required(wrapped)
@@ -134,7 +136,7 @@ def seal_reset(request: HttpRequest) -> HttpResponse:
 
 
 @_coordinator_only
-@step_up_required(passkey=True)
+@step_up_required(passkey=True, resume_fields=())
 def seal_now(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/seal_now.html", {"seal": services_seal.seal_status()})

@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -34,13 +34,11 @@ from refuge.alerts.models import CheckinSchedule
 from refuge.alerts.services import checkin_links
 from refuge.alerts.services import checkins as services
 from refuge.alerts.views_emergencies import _actor, elapsed
-from refuge.core import clock
+from refuge.core import clock, formatting
 from refuge.core.errors import DomainError
 from refuge.core.web import apply_domain_error
 from refuge.people.models import ProtectedPerson
 from refuge.security import access
-
-SPELLED_OUT = "l, j F Y, H:i"
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def _in_zone(value: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     local = timezone.localtime(value, zone)
     offset = local.strftime("%z")
     return _("%(when)s (%(zone)s, UTC%(offset)s)") % {
-        "when": formats.date_format(local, SPELLED_OUT),
+        "when": formatting.weekday_datetime(local),
         "zone": zone.key,
         "offset": f"{offset[:3]}:{offset[3:]}",
     }

@@ -9,6 +9,10 @@
 - Analysts see documentation-only cases and their people by pseudonym, never an identity, even
   when they are on a team (documentation is pseudonymised by design).
 - Admins manage accounts; they see no person and no case, even if put on a team.
+- A person on no case yet is seen by the team they were recorded for (`intake_team`), on the
+  same terms as a case team (identity for staff, a minor's identity for its lead), so that the
+  team can put them on a case. Once the person is on any case, only the cases decide.
+- Relatives and the log of contacts with them follow the person's identity.
 Everyone else gets nothing; refuge.security.access.scope() turns "nothing" into 404s.
 """
 
@@ -16,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from refuge.accounts.models import Role, TeamMembership
 from refuge.cases.models import Case, CaseType, Task, TimelineEntry
-from refuge.people.models import ProtectedPerson, Relative
+from refuge.people.models import ProtectedPerson, Relative, RelativeContact
 from refuge.security import access
 from refuge.security.access import EDIT, LOG
 
@@ -58,6 +62,13 @@ def _scope_cases(actor: Any, queryset: QuerySet[Case], action: str) -> QuerySet[
     return queryset.filter(case_filter(actor, action))
 
 
+def _intake(team_ids: QuerySet[TeamMembership, Any]) -> Q:
+    """People recorded for one of these teams and on no case yet (an anti-join per candidate
+    row, not a NOT IN over every link: few people are waiting for a case)."""
+    on_a_case = Case.people.through.objects.filter(protectedperson_id=OuterRef("pk"))
+    return Q(Q(intake_team_id__in=team_ids), ~Exists(on_a_case))
+
+
 def _scope_people(
     actor: Any, queryset: QuerySet[ProtectedPerson], action: str
 ) -> QuerySet[ProtectedPerson]:
@@ -68,21 +79,31 @@ def _scope_people(
     if actor.role == Role.OPERATOR and action == access.VIEW:
         return queryset  # pseudonyms only: operators never pass can_reveal
     visible_cases = Case.objects.filter(case_filter(actor, action))
-    return queryset.filter(pk__in=visible_cases.values("people"))
+    return queryset.filter(Q(pk__in=visible_cases.values("people")) | _intake(_team_ids(actor)))
+
+
+def _revealable_people(actor: Any) -> QuerySet[ProtectedPerson]:
+    """The people whose identity a staff member (not coordinator) may see: see can_reveal_person."""
+    team_cases = Case.objects.filter(team_id__in=_team_ids(actor))
+    on_team = Q(pk__in=team_cases.values("people")) | _intake(_team_ids(actor))
+    led = Q(pk__in=_led_people(actor)) | _intake(_led_team_ids(actor))
+    return ProtectedPerson.objects.filter(on_team & (Q(is_minor=False) | led))
 
 
 def _scope_relatives(actor: Any, queryset: QuerySet[Relative], action: str) -> QuerySet[Relative]:
     # Relatives are identity data: only those who may see the person's identity see them.
+    del action
     if actor.role == Role.COORDINATOR:
         return queryset
     if actor.role in NO_IDENTITY_ROLES:
         return queryset.none()
-    team_cases = Case.objects.filter(team_id__in=_team_ids(actor))
-    people = ProtectedPerson.objects.filter(
-        Q(pk__in=team_cases.values("people")) & (Q(is_minor=False) | Q(pk__in=_led_people(actor)))
-    )
-    del action
-    return queryset.filter(person__in=people)
+    return queryset.filter(person__in=_revealable_people(actor))
+
+
+def _scope_relative_contacts(
+    actor: Any, queryset: QuerySet[RelativeContact], action: str
+) -> QuerySet[RelativeContact]:
+    return queryset.filter(relative__in=_scope_relatives(actor, Relative.objects.all(), action))
 
 
 def _led_people(actor: Any) -> QuerySet[Case, Any]:
@@ -102,10 +123,23 @@ def can_reveal_person(actor: Any, person: ProtectedPerson) -> bool:
         return True
     if actor.role in NO_IDENTITY_ROLES:
         return False
+    if _is_intake_of(actor, person, lead=person.is_minor):
+        return True
     team_cases = Case.objects.filter(team_id__in=_team_ids(actor), people=person)
     if not person.is_minor:
         return team_cases.exists()
     return Case.objects.filter(people=person, team_id__in=_led_team_ids(actor)).exists()
+
+
+def _is_intake_of(actor: Any, person: ProtectedPerson, *, lead: bool) -> bool:
+    """Is `person` on no case and recorded for a team of `actor` (one they lead, if `lead`)?"""
+    if person.intake_team_id is None:
+        return False
+    memberships = TeamMembership.objects.filter(user=actor, team_id=person.intake_team_id)
+    if lead:
+        memberships = memberships.filter(is_lead=True)
+    on_a_case = Case.people.through.objects.filter(protectedperson_id=person.pk).exists()
+    return not on_a_case and memberships.exists()
 
 
 def _led_team_ids(actor: Any) -> QuerySet[TeamMembership, Any]:
@@ -125,6 +159,7 @@ def register_rules() -> None:
     access.register(Case, _scope_cases)
     access.register(ProtectedPerson, _scope_people)
     access.register(Relative, _scope_relatives)
+    access.register(RelativeContact, _scope_relative_contacts)
     access.register(TimelineEntry, _scope_case_children)
     access.register(Task, _scope_case_children)
     access.register_reveal(ProtectedPerson, can_reveal_person)

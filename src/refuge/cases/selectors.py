@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from refuge.accounts.models import Role, Team, TeamMembership, User
-from refuge.cases.models import Case, Task, TimelineEntry
+from refuge.cases.models import Case, CaseStatus, Task, TimelineEntry
 from refuge.core import clock
 from refuge.people.models import ProtectedPerson
 from refuge.security import access
@@ -91,15 +91,38 @@ def person_cases(*, actor: Any, person: ProtectedPerson) -> QuerySet[Case]:
     return access.scope(actor, Case.objects.filter(people=person)).select_related("team")
 
 
-def cases_of_my_teams(*, actor: Any) -> QuerySet[Case]:
-    teams = TeamMembership.objects.filter(user=actor).values("team_id")
-    return (
-        access.scope(actor, Case.objects.filter(team_id__in=teams))
-        .exclude(status__in=["archived"])
-        .select_related("team")
-        .prefetch_related("people")
-        .order_by("-updated_at")
+# Which open cases the dashboard lists, by what the actor sees (DashboardCases.scope).
+ALL_TEAMS = "all"  # coordinators: every case
+MY_TEAMS = "teams"  # staff on at least one team: their teams' cases
+VISIBLE = "visible"  # no team (an operator, an analyst): the cases their role lets them see
+
+
+@dataclass(frozen=True)
+class DashboardCases:
+    scope: str
+    cases: list[Case]
+
+
+def dashboard_cases(*, actor: Any, limit: int) -> DashboardCases:
+    """The most recently updated open cases the dashboard shows, and which ones they are."""
+    cases = access.scope(
+        actor, Case.objects.exclude(status__in=[CaseStatus.CLOSED, CaseStatus.ARCHIVED])
     )
+    teams = TeamMembership.objects.filter(user=actor).values("team_id")
+    if actor.role == Role.COORDINATOR:
+        scope = ALL_TEAMS
+    elif teams.exists():
+        scope, cases = MY_TEAMS, cases.filter(team_id__in=teams)
+    else:
+        scope = VISIBLE
+    listed = (
+        cases.select_related("team")
+        .prefetch_related(
+            Prefetch("people", queryset=ProtectedPerson.objects.only("id", "pseudonym", "is_minor"))
+        )
+        .order_by("-updated_at")[:limit]
+    )
+    return DashboardCases(scope=scope, cases=list(listed))
 
 
 def tasks_due(*, actor: Any, within_days: int = 7) -> QuerySet[Task]:
@@ -118,6 +141,20 @@ def recent_activity(*, actor: Any, limit: int = 15) -> QuerySet[TimelineEntry]:
         .select_related("case", "author")
         .order_by("-occurred_at")[:limit]
     )
+
+
+def cases_to_add_person(*, actor: Any, person: ProtectedPerson, limit: int) -> list[Case]:
+    """Open cases `actor` may change that `person` is not on yet, most recently updated first."""
+    cases = access.scope(
+        actor,
+        Case.objects.exclude(status__in=[CaseStatus.CLOSED, CaseStatus.ARCHIVED]).exclude(
+            pk__in=Case.people.through.objects.filter(protectedperson_id=person.pk).values(
+                "case_id"
+            )
+        ),
+        action=access.EDIT,
+    )
+    return list(cases.select_related("team").order_by("-updated_at")[:limit])
 
 
 def case_people(*, actor: Any, case: Case) -> QuerySet[ProtectedPerson]:

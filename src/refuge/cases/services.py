@@ -185,6 +185,16 @@ def case_update(
     return case
 
 
+def case_add_person(*, actor: Any, case: Case, person: ProtectedPerson) -> Case:
+    """Put one more person on a case fetched with action=EDIT (`person` fetched through access)."""
+    if case.people.filter(pk=person.pk).exists():
+        raise DomainError(
+            _("%(pseudonym)s is already on case %(code)s.")
+            % {"pseudonym": person.pseudonym, "code": case.code}
+        )
+    return case_update(actor=actor, case=case, people=[*case.people.all(), person])
+
+
 def _check_update(
     actor: Any,
     case: Case,

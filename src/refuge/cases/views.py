@@ -16,7 +16,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import TextChoices
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,13 +37,15 @@ from refuge.cases.forms import (
     TimelineEntryForm,
 )
 from refuge.cases.models import Case, CaseStatus, CaseType, Task, TimelineEntry
-from refuge.core import clock
+from refuge.core import clock, formatting
 from refuge.core.errors import DomainError
-from refuge.core.web import apply_domain_error, paginate
+from refuge.core.web import apply_domain_error, focus_first_error, paginate, require_role
 from refuge.people import selectors as people_selectors
 from refuge.security import access
 
 DASHBOARD_CASES = 20
+# Every role but the administrators works with cases.
+CASE_READERS = {role for role in Role.values if role != Role.ADMIN}
 TASK_EVENTS = {
     "created": gettext_lazy("created"),
     "done": gettext_lazy("done"),
@@ -90,7 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # Administrators manage accounts and see no case contents.
         return redirect("accounts:user_list")
     context = {
-        "my_cases": selectors.cases_of_my_teams(actor=actor)[:DASHBOARD_CASES],
+        "dashboard": selectors.dashboard_cases(actor=actor, limit=DASHBOARD_CASES),
         "my_cases_limit": DASHBOARD_CASES,
         "tasks": selectors.tasks_due(actor=actor),
         "activity": selectors.recent_activity(actor=actor),
@@ -104,6 +105,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(actor, CASE_READERS, _("Administrators manage staff accounts; they see no case."))
     form = CaseFilterForm(request.GET, assignees=selectors.task_assignees(actor=actor))
     form.is_valid()  # invalid filters are reported on the page and left out of the query
     page = paginate(request, selectors.case_list(actor=actor, filters=form.filters()))
@@ -127,10 +129,6 @@ class TimelineRow:
     facts: list[tuple[str, str]]
 
 
-def _label(choices: type[TextChoices], value: Any) -> str:
-    return str(dict(choices.choices).get(value, value or ""))
-
-
 def _entry_facts(entry: TimelineEntry) -> list[tuple[str, str]]:
     """The structured part of an entry (status from/to, task, team, people) in words."""
     data: dict[str, Any] = entry.data or {}
@@ -138,11 +136,11 @@ def _entry_facts(entry: TimelineEntry) -> list[tuple[str, str]]:
     facts: list[tuple[str, Any]] = []
     if kind == TimelineEntry.Kind.STATUS:
         facts = [
-            (pgettext("status change", "From"), _label(CaseStatus, data.get("from"))),
-            (pgettext("status change", "To"), _label(CaseStatus, data.get("to"))),
+            (pgettext("status change", "From"), formatting.label(CaseStatus, data.get("from"))),
+            (pgettext("status change", "To"), formatting.label(CaseStatus, data.get("to"))),
         ]
     elif kind == TimelineEntry.Kind.OPENED:
-        facts = [(_("Type"), _label(CaseType, data.get("type")))]
+        facts = [(_("Type"), formatting.label(CaseType, data.get("type")))]
         facts.append((_("People"), ", ".join(data.get("people") or [])))
     elif kind == TimelineEntry.Kind.ASSIGNMENT:
         facts = [(_("From team"), data.get("from_team")), (_("To team"), data.get("to_team"))]
@@ -172,6 +170,16 @@ def _timeline_context(
     }
 
 
+def _refused_section(**forms: RefugeForm | None) -> str:
+    """The page anchor of the form that was refused (its errors are shown there), focused."""
+    anchors = {"entry_form": "timeline", "status_form": "status", "task_form": "tasks"}
+    for name, form in forms.items():
+        if form is not None and form.is_bound and form.errors:
+            focus_first_error(form)
+            return anchors[name]
+    return ""
+
+
 def _render_detail(
     request: HttpRequest,
     case: Case,
@@ -185,8 +193,10 @@ def _render_detail(
     actor = _actor(request)
     can_edit = selectors.case_can_edit(actor=actor, case=case)
     allowed = case.allowed_transitions()
+    refused = _refused_section(entry_form=entry_form, status_form=status_form, task_form=task_form)
     context = _timeline_context(actor, case, entry_form=entry_form)
     context |= {
+        "refused_section": refused,
         "can_edit": can_edit,
         "people": selectors.case_people(actor=actor, case=case),
         "tasks": selectors.case_tasks(actor=actor, case=case),
@@ -326,9 +336,15 @@ def task_reopen(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(
+        actor,
+        services.CASE_OPENERS,
+        _(
+            "Opening cases is for case workers, lawyers and coordinators, and for operators "
+            "when they open an emergency."
+        ),
+    )
     case_types = services.openable_case_types(actor)
-    if not case_types:
-        return render(request, "cases/case_create.html", {"form": None}, status=403)
     form = CaseCreateForm(
         request.POST if request.method == "POST" else None,
         case_types=case_types,

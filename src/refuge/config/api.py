@@ -33,6 +33,7 @@ from refuge.core.errors import DomainError, NotFoundError
 from refuge.evidence import api as evidence_api
 from refuge.exports import api as exports_api
 from refuge.people import api as people_api
+from refuge.people import api_contacts as people_api_contacts
 from refuge.security import access
 from refuge.security.crypto import DecryptionError
 from refuge.security.sealed_web import sealed_response
@@ -80,6 +81,7 @@ api.add_router("/", accounts_api.router)
 api.add_router("/", api_seal.router)
 api.add_router("/", api_notices.router)
 api.add_router("/", people_api.router)
+api.add_router("/", people_api_contacts.router)
 api.add_router("/", cases_api.router)
 api.add_router("/", alerts_api.router)
 api.add_router("/", exports_api.router)
@@ -89,6 +91,7 @@ api.add_router("/", evidence_api.router)
 PATH_OBJECTS = {
     **accounts_api.PATH_OBJECTS,
     **people_api.PATH_OBJECTS,
+    **people_api_contacts.PATH_OBJECTS,
     **cases_api.PATH_OBJECTS,
     **alerts_api.PATH_OBJECTS,
     **exports_api.PATH_OBJECTS,

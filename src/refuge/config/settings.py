@@ -252,6 +252,8 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = env_str("REFUGE_TIME_ZONE", "Europe/Moscow")
 USE_I18N = True
 USE_TZ = True
+# One unambiguous date format per language ("7 Dec 2026, 09:15", "7 дек. 2026, 09:15").
+FORMAT_MODULE_PATH = "refuge.config.formats"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

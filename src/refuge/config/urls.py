@@ -4,6 +4,9 @@ from django.views.i18n import set_language
 from refuge.config.admin import site as admin_site
 from refuge.config.api import api
 
+# A form post over the size limit gets a page that says so (refuge.core.views).
+handler400 = "refuge.core.views.bad_request"
+
 urlpatterns = [
     # The protected person's own page and the inbound channels: before everything else.
     path("c/", include("refuge.intake.urls")),

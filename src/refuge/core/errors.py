@@ -18,3 +18,15 @@ class DomainError(Exception):
 
 class NotFoundError(Exception):
     """Does not exist *or* not allowed: the two are indistinguishable on purpose (404)."""
+
+
+class RoleNotAllowedError(Exception):
+    """A page the actor's role may never use: HTTP 403 with `message`, which says who uses it.
+
+    Only for pages that name no object (a list, a "new" form, a search). A URL that names an
+    object answers NotFoundError (404) to everyone without need-to-know on it, whatever their
+    role, so that an id never tells whether the object exists."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -21,7 +21,7 @@ from refuge.accounts.models import Role, Team, TeamMembership, User
 from refuge.cases import services as cases
 from refuge.cases.models import Case, CaseStatus, CaseType, TimelineEntry
 from refuge.core import clock
-from refuge.demo import scenario_alerts, scenario_evidence
+from refuge.demo import scenario_alerts, scenario_contacts, scenario_evidence
 from refuge.people import services as people
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
 from refuge.security import audit
@@ -213,6 +213,7 @@ class _Story:
             pseudonym=FALCON,
             risk_level=RiskLevel.CRITICAL,
             languages=[Language.RU, Language.CE],
+            team=self.team,
             identity=people.IdentityInput(
                 legal_name=FALCON_NAME,
                 date_of_birth=_born(self.today, years=22, days_before=200),
@@ -227,6 +228,7 @@ class _Story:
             pseudonym=BIRCH,
             risk_level=RiskLevel.CRITICAL,
             languages=[Language.RU, Language.CE],
+            team=self.team,
             identity=people.IdentityInput(
                 legal_name=BIRCH_NAME,
                 date_of_birth=_born(self.today, years=17, days_before=100),
@@ -240,7 +242,7 @@ class _Story:
             (Relative.Relation.MOTHER, MOTHER_NAME, MOTHER_PHONE),
             (Relative.Relation.SIBLING, BROTHER_NAME, BROTHER_PHONE),
         ):
-            people.relative_add(
+            relative = people.relative_add(
                 actor=coordinator,
                 person=falcon,
                 relation=relation,
@@ -251,6 +253,13 @@ class _Story:
                 notes="At risk of collective punishment (“shared responsibility”). "
                 "Contact only through the case worker.",
             )
+            if relation == Relative.Relation.MOTHER:
+                scenario_contacts.mothers_contacts(
+                    caseworker=self.staff["caseworker"],
+                    mother=relative,
+                    evacuation=_aware(self.evacuation_day, 12),
+                    call=_aware(self.call_day, 15),
+                )
         return falcon, birch
 
     def _open(
@@ -281,7 +290,7 @@ class _Story:
         cases.case_transition(actor=actor, case=case, to_status=CaseStatus.ACTIVE, note=active)
 
     def evacuation(self, both: list[ProtectedPerson]) -> Case:
-        # The coordinator takes them on: nobody else may see people who are on no case yet.
+        # The coordinator takes them on (until then only the team they were recorded for saw them).
         case = self._open(
             "coordinator",
             CaseType.EVACUATION,

@@ -5,14 +5,19 @@ a case). Nothing is written to disk and nothing is logged; the records come from
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
+from django.utils import formats
+from django.utils.translation import pgettext
 
-from refuge.core import clock
+from refuge.cases.models import TimelineEntry
+from refuge.core import clock, formatting
+from refuge.people.models import Relative
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 CASE_COLUMNS = (
@@ -68,17 +73,29 @@ def _joined(lines: list[str]) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _when(value: dt.datetime) -> str:
+    """A time inside a human-readable cell: the language's format, in UTC and saying so (the
+    file is read far from the server's time zone)."""
+    return f"{formats.date_format(value.astimezone(dt.UTC), 'DATETIME_FORMAT')} UTC"
+
+
+def _task_state(task: dict[str, Any]) -> str:
+    return pgettext("task state", "done") if task["done_at"] else pgettext("task state", "open")
+
+
 def _unredacted_cells(case: dict[str, Any], person: dict[str, Any] | None) -> list[Any]:
     identity = (person or {}).get("identity") or {}
     relatives = [
-        f"{r['relation']}: {r['name'] or ''} ({r['phones'] or ''}; {r['location'] or ''})"
+        f"{formatting.label(Relative.Relation, r['relation'])}: {r['name'] or ''} "
+        f"({r['phones'] or ''}; {r['location'] or ''})"
         for r in (person or {}).get("relatives", [])
     ]
     timeline = [
-        f"{entry['occurred_at']:%Y-%m-%d %H:%M} {entry['kind']}: {entry['text'] or ''}"
+        f"{_when(entry['occurred_at'])} {formatting.label(TimelineEntry.Kind, entry['kind'])}: "
+        f"{entry['text'] or ''}"
         for entry in case["timeline"]
     ]
-    tasks = [f"{t['title'] or ''} ({'done' if t['done_at'] else 'open'})" for t in case["tasks"]]
+    tasks = [f"{t['title'] or ''} ({_task_state(t)})" for t in case["tasks"]]
     return [
         *(identity.get(column) for column in IDENTITY_COLUMNS),
         _joined(relatives),

@@ -10,18 +10,24 @@ see it gets the same 404 as for a request that does not exist, never a step-up p
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from collections.abc import Collection
 
-from refuge.accounts.stepup import api_require_step_up, has_recent_step_up, step_up_url
+from django.http import HttpRequest, HttpResponse
+
+from refuge.accounts.stepup import api_require_step_up, has_recent_step_up, step_up_redirect
 
 PASSKEY = True
 
 
-def web_step_up_redirect(request: HttpRequest) -> HttpResponse | None:
-    """None when the session re-authenticated recently; otherwise the way to do it."""
+def web_step_up_redirect(
+    request: HttpRequest, *, resume_fields: Collection[str] = ()
+) -> HttpResponse | None:
+    """None when the session re-authenticated recently; otherwise the way to do it, after
+    which the refused POST resumes with `resume_fields` (the view is wrapped in
+    accounts.stepup.resumes_after_step_up), so the button need not be pressed twice."""
     if has_recent_step_up(request, passkey=PASSKEY):
         return None
-    return HttpResponseRedirect(step_up_url(request, passkey=PASSKEY))
+    return step_up_redirect(request, passkey=PASSKEY, resume_fields=resume_fields)
 
 
 def api_step_up(request: HttpRequest) -> None:

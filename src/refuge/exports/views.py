@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from refuge.accounts.models import Team, User
+from refuge.accounts.stepup import resumes_after_step_up
 from refuge.cases.models import Case
 from refuge.core import clock
-from refuge.core.errors import DomainError
+from refuge.core.errors import DomainError, RoleNotAllowedError
 from refuge.core.web import apply_domain_error
 from refuge.exports import formats, selectors, services
 from refuge.exports.forms import (
@@ -119,9 +120,17 @@ def _render_list(
     return render(request, "exports/export_list.html", context, status=status)
 
 
+def _require_exporter(actor: User) -> None:
+    if not services.may_export_redacted(actor):
+        raise RoleNotAllowedError(
+            _("Administrators manage staff accounts; they see no case, so they export nothing.")
+        )
+
+
 @login_required
 @require_GET
 def export_list(request: HttpRequest) -> HttpResponse:
+    _require_exporter(_actor(request))
     return _render_list(request)
 
 
@@ -149,6 +158,7 @@ def _refuse(form: ExportForm, error: DomainError) -> None:
 @require_POST
 def redacted_download(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
+    _require_exporter(actor)
     form = RedactedExportForm(request.POST, teams=selectors.export_team_choices(actor=actor))
     if form.is_valid():
         team, cases = _scope(actor, form)
@@ -175,6 +185,13 @@ def redacted_download(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 def request_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    if not services.may_request_unredacted(actor):
+        raise RoleNotAllowedError(
+            _(
+                "Unredacted exports are for case workers, lawyers and coordinators: your role "
+                "never sees a legal identity."
+            )
+        )
     form = ExportRequestForm(request.POST, teams=selectors.export_team_choices(actor=actor))
     if form.is_valid():
         team, cases = _scope(actor, form)
@@ -199,6 +216,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@resumes_after_step_up
 def request_approve(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
     actor = _actor(request)
     export = selectors.export_request_get(actor=actor, export_id=export_id, action=access.EDIT)
@@ -237,6 +255,7 @@ def request_reject(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 @require_POST
+@resumes_after_step_up
 def request_download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponseBase:
     actor = _actor(request)
     export = selectors.export_request_get(actor=actor, export_id=export_id)
@@ -246,7 +265,7 @@ def request_download(request: HttpRequest, export_id: uuid.UUID) -> HttpResponse
     fmt = form.cleaned_data["format"]
     try:
         services.export_request_check_download(actor=actor, request=export)
-        step_up = web_step_up_redirect(request)
+        step_up = web_step_up_redirect(request, resume_fields=("format",))
         if step_up is not None:
             return step_up
         plan = services.export_request_download_start(actor=actor, request=export, fmt=fmt)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from refuge.alerts.models import Checkin, StaffChannel
 from refuge.alerts.services import checkin_links, checkins, response
+from refuge.core import formatting
 from refuge.people.models import ProtectedPerson
 
 SOS = "sos"
@@ -37,8 +38,6 @@ CANCEL = "cancel"
 START = "start"
 UNKNOWN = "unknown"
 SITE_LANGUAGES = ("en", "ru")
-DAY_FORMAT = "l, j E"
-TIME_FORMAT = "H:i"
 MAX_TEXT = 1000
 
 _SOS = re.compile(r"^/?(?:sos|сос)[.!]*$")
@@ -89,26 +88,23 @@ def person_language(person: ProtectedPerson) -> str:
     return str(settings.PUBLIC_LANGUAGE)
 
 
-def _day(local: dt.datetime) -> str:
-    text = formats.date_format(local, DAY_FORMAT)
-    # Russian weekday names are common nouns, written in lower case inside a sentence.
-    return text[:1].lower() + text[1:] if translation.get_language() == "ru" else text
-
-
 def window_text(opens: dt.datetime, deadline: dt.datetime, time_zone: str) -> str:
     """When the next check-in counts, in the person's time zone and the active language:
     "Wednesday, 11 March, from 17:00 to 21:00"."""
     zone = zoneinfo.ZoneInfo(time_zone)
     start, end = timezone.localtime(opens, zone), timezone.localtime(deadline, zone)
     times = {
-        "start": formats.date_format(start, TIME_FORMAT),
-        "end": formats.date_format(end, TIME_FORMAT),
+        "start": formats.date_format(start, "TIME_FORMAT"),
+        "end": formats.date_format(end, "TIME_FORMAT"),
     }
     if start.date() == end.date():
-        return _("%(day)s, from %(start)s to %(end)s") % {"day": _day(end), **times}
+        return _("%(day)s, from %(start)s to %(end)s") % {
+            "day": formatting.weekday_date(end, in_sentence=True),
+            **times,
+        }
     return _("from %(start)s (%(start_day)s) to %(end)s (%(end_day)s)") % {
-        "start_day": _day(start),
-        "end_day": _day(end),
+        "start_day": formatting.weekday_date(start, in_sentence=True),
+        "end_day": formatting.weekday_date(end, in_sentence=True),
         **times,
     }
 

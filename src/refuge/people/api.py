@@ -28,6 +28,7 @@ from refuge.accounts.api import (
     paginate,
     responses,
 )
+from refuge.accounts.models import Team
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people import normalise, selectors, services, validation
 from refuge.people.models import Language, ProtectedPerson, Relative, RiskLevel
@@ -61,6 +62,9 @@ class PersonListOut(Schema):
 
 class PersonOut(PersonListOut):
     can_reveal: bool = Field(description="Whether you may read the identity and the relatives.")
+    intake_team: UUID | None = Field(
+        description="The team the person was recorded for; it sees them while they are on no case."
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -102,6 +106,14 @@ class PersonCreateIn(InputSchema):
     risk_level: RiskLevel = RiskLevel.HIGH
     languages: Languages = Field(default_factory=lambda: [Language.RU])
     identity: IdentityIn | None = None
+    team: UUID | None = Field(
+        None,
+        description=(
+            "The team the person is recorded for (one of yours; any team for a coordinator). It "
+            "sees the person while they are on no case, so it can put them on one. Leave out if "
+            "you are on exactly one team."
+        ),
+    )
 
 
 class PersonUpdateIn(InputSchema):
@@ -184,6 +196,7 @@ def _person_out(user: Any, person: ProtectedPerson) -> PersonOut:
     return PersonOut(
         **_person_list_out(person).model_dump(),
         can_reveal=selectors.person_can_reveal(actor=user, person=person),
+        intake_team=person.intake_team_id,
         created_at=person.created_at,
         updated_at=person.updated_at,
     )
@@ -228,6 +241,18 @@ def _relative(user: Any, relative_id: UUID, action: str) -> Relative:
 PATH_OBJECTS: dict[str, Fetch] = {"person_id": _person, "relative_id": _relative}
 
 
+def _intake_team(user: Any, team_id: UUID | None) -> Team | None:
+    if team_id is None:
+        return None
+    for team in services.intake_team_choices(user):
+        if team.pk == team_id:
+            return team
+    raise DomainError(
+        _("Please correct the errors below."),
+        field_errors={"team": [_("You can only record people for a team you are on.")]},
+    )
+
+
 def _revealable(user: Any, person: ProtectedPerson) -> ProtectedPerson:
     """Relatives are identity data: for anyone who may not reveal the person they do not exist."""
     if not selectors.person_can_reveal(actor=user, person=person):
@@ -250,6 +275,7 @@ def person_create(request: HttpRequest, payload: PersonCreateIn) -> Status[Perso
     user = actor(request)
     person = services.person_create(
         actor=user,
+        team=_intake_team(user, payload.team),
         identity=_identity_input(payload.identity)
         if payload.identity
         else services.IdentityInput(),

@@ -3,13 +3,23 @@ pseudonyms, languages) lives in refuge.people.services and comes back as a Domai
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refuge.people.models import Language, Relative, RiskLevel
+from refuge.accounts.models import Team, User
+from refuge.people.models import ContactChannel, ContactDirection, Language, Relative, RiskLevel
 from refuge.people.services import IDENTITY_FIELDS
+
+if TYPE_CHECKING:
+    _TeamField = forms.ModelChoiceField[Team]
+    _UserField = forms.ModelChoiceField[User]
+else:  # Django's form fields are not subscriptable at run time
+    _TeamField = forms.ModelChoiceField
+    _UserField = forms.ModelChoiceField
 
 
 def _lines(rows: int = 3) -> forms.Textarea:
@@ -26,6 +36,16 @@ class PersonForm(forms.Form):
             "Never use anything that hints at the real name, age or place."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    team = _TeamField(
+        label=_("Recorded for team"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("No team"),
+        help_text=_(
+            "This team sees the person until they are on a case, so it can open one for them "
+            "or add them to one of its cases."
+        ),
     )
     risk_level = forms.ChoiceField(
         label=_("Risk level"), choices=RiskLevel.choices, initial=RiskLevel.HIGH
@@ -70,10 +90,22 @@ class PersonForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=_lines(6))
 
     def __init__(
-        self, *args: Any, with_pseudonym: bool = True, with_identity: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        with_pseudonym: bool = True,
+        with_identity: bool = True,
+        teams: Sequence[Team] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         # Fields the user may not change are not on the form at all, so they cannot be posted.
+        if teams is None:
+            del self.fields["team"]
+        else:
+            team_field = cast("_TeamField", self.fields["team"])
+            team_field.queryset = Team.objects.filter(pk__in=[t.pk for t in teams]).order_by("name")
+            if len(teams) == 1:
+                team_field.initial = teams[0].pk
         if not with_pseudonym:
             del self.fields["pseudonym"]
         if not with_identity:
@@ -104,9 +136,62 @@ class RelativeForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"),
         required=False,
-        help_text=_("Contact history, threats received, who may reach them safely."),
+        help_text=_(
+            "Standing notes: threats received, who may reach them safely. Log each contact "
+            "in the relative's contact log."
+        ),
         widget=_lines(6),
     )
+
+
+class StaffChoiceField(_UserField):
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_username()} · {obj.get_role_display()}"
+
+
+class RelativeContactForm(forms.Form):
+    occurred_at = forms.DateTimeField(
+        label=_("Date and time of the contact"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("In your time zone."),
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
+    direction = forms.ChoiceField(
+        label=_("Direction"),
+        choices=ContactDirection.choices,
+        initial=ContactDirection.OUTGOING,
+        widget=forms.RadioSelect,
+    )
+    staff = StaffChoiceField(
+        label=_("Who on staff"),
+        queryset=User.objects.none(),
+        empty_label=None,
+        help_text=_("Only staff who may see this relative are listed."),
+    )
+    summary = forms.CharField(
+        label=_("Summary"),
+        required=False,
+        strip=False,
+        help_text=_("What was said, threats received, how they are. Encrypted."),
+        widget=_lines(6),
+    )
+    follow_up_needed = forms.BooleanField(label=_("Follow-up needed"), required=False)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        staff: Sequence[User],
+        actor: User,
+        now: dt.datetime | None = None,
+    ) -> None:
+        initial: dict[str, Any] = {"occurred_at": now}
+        if actor in staff:
+            initial["staff"] = actor.pk
+        super().__init__(data, initial=initial)
+        cast("StaffChoiceField", self.fields["staff"]).queryset = User.objects.filter(
+            pk__in=[user.pk for user in staff]
+        ).order_by("username")
 
 
 class IdentitySearchForm(forms.Form):

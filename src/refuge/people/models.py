@@ -48,6 +48,17 @@ class ProtectedPerson(UUIDModel):
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The team a person was recorded for. While the person is on no case, this team sees them
+    # (and, on the usual terms, their identity) so that it can put them on a case; from then on
+    # only the cases decide (refuge.cases.access).
+    intake_team = models.ForeignKey(
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("recorded for team"),
+    )
 
     data_key = DataKeyField()
     location_key = DataKeyField(purpose=DataKey.Purpose.LOCATION)
@@ -108,6 +119,62 @@ class Relative(UUIDModel):
 
     def __str__(self) -> str:
         return f"{self.get_relation_display()} of {self.person}"
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    IN_PERSON = "in_person", _("In person")
+    MESSENGER = "messenger", _("Messenger")
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("E-mail")
+    VIA_LAWYER = "via_lawyer", _("Through a lawyer")
+    VIA_THIRD_PARTY = "via_third_party", _("Through someone else")
+    OTHER = "other", _("Other")
+
+
+class ContactDirection(models.TextChoices):
+    OUTGOING = "outgoing", _("We contacted them")
+    INCOMING = "incoming", _("They contacted us")
+
+
+class RelativeContact(UUIDModel):
+    """One contact with a relative at risk: when, how, who on staff, which way, what was said
+    (encrypted like other notes), and whether someone must follow it up.
+
+    The log is additive: entries are never edited, only their follow-up flag is cleared. The
+    legal response reads it too (relatives threatened with collective punishment)."""
+
+    relative = models.ForeignKey(Relative, on_delete=models.CASCADE, related_name="contacts")
+    occurred_at = models.DateTimeField(_("date and time of the contact"))
+    channel = models.CharField(_("channel"), max_length=20, choices=ContactChannel.choices)
+    direction = models.CharField(_("direction"), max_length=10, choices=ContactDirection.choices)
+    # Who on staff spoke with the relative (often, not always, whoever records it).
+    staff = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("staff member"),
+    )
+    recorded_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
+
+    data_key = DataKeyField()
+    summary = EncryptedTextField(_("summary"))
+
+    objects: ClassVar[models.Manager[RelativeContact]]
+
+    class Meta:
+        ordering = ("-occurred_at", "-created_at")
+        verbose_name = _("contact with a relative")
+        verbose_name_plural = _("contacts with relatives")
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["relative", "-occurred_at"], name="people_contact_relative_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"contact with {self.relative_id}"
 
 
 class BlindIndexEntry(models.Model):

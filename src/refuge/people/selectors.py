@@ -6,12 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from refuge.accounts.models import Role, User
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.people import blind_index, normalise, services
-from refuge.people.models import BlindIndexEntry, ProtectedPerson, Relative
+from refuge.people.models import BlindIndexEntry, ProtectedPerson, Relative, RelativeContact
 from refuge.people.services import person_identity_viewed
 from refuge.security import access
 
@@ -42,6 +43,11 @@ def person_get(*, actor: Any, person_id: Any, action: str = access.VIEW) -> Prot
         action=action,
         pk=person_id,
     )
+
+
+def person_is_on_a_case(*, person: ProtectedPerson) -> bool:
+    """Whether the person is on any case at all (whether or not the caller may see it)."""
+    return person.cases.exists()
 
 
 def person_can_reveal(*, actor: Any, person: ProtectedPerson) -> bool:
@@ -77,6 +83,44 @@ def relative_get(*, actor: Any, relative_id: Any, action: str = access.VIEW) -> 
         action=action,
         pk=relative_id,
     )
+
+
+def relative_contacts(*, actor: Any, relatives: list[Relative]) -> dict[Any, list[RelativeContact]]:
+    """The contact log of each relative, newest first, keyed by relative id (one query)."""
+    log: dict[Any, list[RelativeContact]] = {relative.pk: [] for relative in relatives}
+    contacts = access.scope(actor, RelativeContact.objects.filter(relative__in=relatives))
+    for contact in contacts.select_related("staff", "data_key").order_by(
+        "-occurred_at", "-created_at"
+    ):
+        log[contact.relative_id].append(contact)
+    return log
+
+
+def relative_contact_get(
+    *, actor: Any, contact_id: Any, action: str = access.VIEW
+) -> RelativeContact:
+    return access.get_or_404(
+        actor,
+        RelativeContact.objects.select_related("relative", "staff", "data_key"),
+        action=action,
+        pk=contact_id,
+    )
+
+
+def relative_contact_staff(*, relative: Relative) -> list[User]:
+    """Who may be named as having had a contact: active staff on the person's case teams or
+    intake team, and coordinators, who may each see the relative."""
+    person = relative.person
+    candidates = User.objects.filter(is_active=True).filter(
+        Q(role=Role.COORDINATOR)
+        | Q(memberships__team__cases__people=person)
+        | Q(memberships__team_id=person.intake_team_id)
+    )
+    return [
+        user
+        for user in candidates.distinct().order_by("username")
+        if access.can_reveal(user, relative)
+    ]
 
 
 def _search_input(phone: str | None, name: str | None) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from refuge.people import views
+from refuge.people import views, views_contacts
 
 app_name = "people"
 
@@ -13,4 +13,14 @@ urlpatterns = [
     path("<uuid:person_id>/relatives/new/", views.relative_add, name="relative_add"),
     path("relatives/<uuid:relative_id>/edit/", views.relative_edit, name="relative_edit"),
     path("relatives/<uuid:relative_id>/remove/", views.relative_remove, name="relative_remove"),
+    path(
+        "relatives/<uuid:relative_id>/contacts/new/",
+        views_contacts.relative_contact_add,
+        name="relative_contact_add",
+    ),
+    path(
+        "contacts/<uuid:contact_id>/followed-up/",
+        views_contacts.relative_contact_follow_up,
+        name="relative_contact_follow_up",
+    ),
 ]

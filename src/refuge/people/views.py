@@ -18,15 +18,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from refuge.accounts import stepup
-from refuge.accounts.models import User
+from refuge.accounts.models import Role, User
 from refuge.core.errors import DomainError, NotFoundError
-from refuge.core.web import apply_domain_error, paginate
+from refuge.core.web import apply_domain_error, focus_first_error, paginate, require_role
 from refuge.people import selectors, services
 from refuge.people.forms import IdentitySearchForm, PersonForm, RelativeForm
-from refuge.people.models import Language, ProtectedPerson, Relative
+from refuge.people.models import Language, ProtectedPerson, Relative, RelativeContact
 from refuge.security import access
 
 LANGUAGE_LABELS = dict(Language.choices)
+# Every role but the administrators works with protected people (by pseudonym at least).
+PEOPLE_READERS = {role for role in Role.values if role != Role.ADMIN}
 RELATIVE_VALUES = ("relation", "risk_level", "name", "phones", "location", "notes")
 
 
@@ -38,6 +40,7 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _require_editor_role(actor: User) -> None:
+    """For pages about one person or relative: 404, like any object outside need-to-know."""
     if actor.role not in services.PERSON_EDITORS:
         raise Http404
 
@@ -67,6 +70,11 @@ def _identity_input(form: PersonForm, posted: Any) -> services.IdentityInput:
 @login_required
 def person_list(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
+    require_role(
+        actor,
+        PEOPLE_READERS,
+        _("Administrators manage staff accounts; they see no protected person."),
+    )
     # NUL never occurs in stored text, and PostgreSQL refuses it in a query (a 500 otherwise).
     query = request.GET.get("q", "").replace("\x00", "").strip()
     page = paginate(request, selectors.person_list(actor=actor, query=query))
@@ -87,8 +95,14 @@ def person_search(request: HttpRequest) -> HttpResponse:
     """Exact search by phone number or legal name (POST, so the query stays out of URLs and
     logs). Results name pseudonyms only."""
     actor = _actor(request)
-    if actor.role not in services.IDENTITY_SEARCHERS:
-        raise Http404
+    require_role(
+        actor,
+        services.IDENTITY_SEARCHERS,
+        _(
+            "Finding people by phone number or legal name is for case workers, lawyers and "
+            "coordinators: your role never sees a legal identity."
+        ),
+    )
     form = IdentitySearchForm(request.POST or None)
     context: dict[str, Any] = {"form": form, "results": None}
     if request.method != "POST":
@@ -121,10 +135,12 @@ def person_detail(request: HttpRequest, person_id: Any) -> HttpResponse:
     # button that leads through it and back here.
     revealed = can_reveal and stepup.has_recent_step_up(request)
     identity = None
-    relatives: list[Relative] = []
+    relatives: list[tuple[Relative, list[RelativeContact]]] = []
     if revealed:
         identity = selectors.person_identity(actor=actor, person=person, purpose="person_page")
-        relatives = list(selectors.relative_list(actor=actor, person=person))
+        found = list(selectors.relative_list(actor=actor, person=person))
+        log = selectors.relative_contacts(actor=actor, relatives=found)
+        relatives = [(relative, log[relative.pk]) for relative in found]
     context = {
         "person": person,
         "spoken": _language_labels(person),
@@ -134,6 +150,7 @@ def person_detail(request: HttpRequest, person_id: Any) -> HttpResponse:
         "identity": identity,
         "relatives": relatives,
         "can_edit": _can_edit(actor, person),
+        "on_a_case": selectors.person_is_on_a_case(person=person),
     }
     return render(request, "people/person_detail.html", context)
 
@@ -141,8 +158,12 @@ def person_detail(request: HttpRequest, person_id: Any) -> HttpResponse:
 @login_required
 def person_create(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    _require_editor_role(actor)
-    form = PersonForm(request.POST or None)
+    require_role(
+        actor,
+        services.PERSON_EDITORS,
+        _("Recording protected people is for case workers, lawyers, operators and coordinators."),
+    )
+    form = PersonForm(request.POST or None, teams=services.intake_team_choices(actor))
     if request.method != "POST":
         return render(request, "people/person_form.html", {"form": form, "person": None})
     if form.is_valid():
@@ -153,27 +174,40 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 pseudonym=form.cleaned_data["pseudonym"] or None,
                 risk_level=form.cleaned_data["risk_level"],
                 languages=form.cleaned_data["languages"],
+                team=form.cleaned_data["team"],
             )
         except DomainError as error:
             apply_domain_error(form, error)
         else:
             return _after_create(request, actor, person)
+    focus_first_error(form)
     return render(request, "people/person_form.html", {"form": form, "person": None}, status=400)
 
 
 def _after_create(request: HttpRequest, actor: User, person: ProtectedPerson) -> HttpResponse:
-    # Staff see people through their cases: a case worker who records someone new sees the
-    # record again once the person is added to one of their team's cases.
+    # The team a person is recorded for sees them until they are on a case (cases.access), so
+    # the recorder can go on to put them on one. Someone on no team cannot.
     try:
         selectors.person_get(actor=actor, person_id=person.pk)
     except NotFoundError:
-        messages.success(
+        messages.warning(
             request,
-            _("%(pseudonym)s was recorded. Add them to a case of your team to open the record.")
+            _(
+                "%(pseudonym)s was recorded, but you are on no team, so you cannot open the "
+                "record. Ask a coordinator to put them on a case."
+            )
             % {"pseudonym": person.pseudonym},
         )
         return redirect("people:list")
-    messages.success(request, _("%(pseudonym)s was recorded.") % {"pseudonym": person.pseudonym})
+    if person.intake_team is not None:
+        message = _(
+            "%(pseudonym)s was recorded for %(team)s. Next, open a case for them or add them "
+            "to one of the team's cases."
+        ) % {"pseudonym": person.pseudonym, "team": person.intake_team.name}
+    else:
+        message = _("%(pseudonym)s was recorded. Next, open a case for them or add them to one.")
+        message %= {"pseudonym": person.pseudonym}
+    messages.success(request, message)
     return redirect("people:detail", person_id=person.pk)
 
 
@@ -214,6 +248,7 @@ def person_edit(request: HttpRequest, person_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/person_form.html", context, status=400)
 
 
@@ -254,6 +289,7 @@ def relative_add(request: HttpRequest, person_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Relative added."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/relative_form.html", context, status=400)
 
 
@@ -279,6 +315,7 @@ def relative_edit(request: HttpRequest, relative_id: Any) -> HttpResponse:
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", person_id=person.pk)
+    focus_first_error(form)
     return render(request, "people/relative_form.html", context, status=400)
 
 

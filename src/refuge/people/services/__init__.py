@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from refuge.accounts.models import Role
+from refuge.accounts.models import Role, Team
 from refuge.core import clock
 from refuge.core.errors import DomainError
 from refuge.people import blind_index, validation
@@ -100,6 +100,34 @@ def _require_editor(actor: Any) -> None:
         raise DomainError(_("Your role cannot change protected people."))
 
 
+def intake_team_choices(actor: Any) -> list[Team]:
+    """The teams `actor` may record a person for: their own; any team for a coordinator."""
+    if actor.role == Role.COORDINATOR:
+        return list(Team.objects.order_by("name"))
+    return list(Team.objects.filter(memberships__user=actor).distinct().order_by("name"))
+
+
+def _clean_intake_team(actor: Any, team: Team | None, errors: dict[str, list[str]]) -> Team | None:
+    """The team the new person is recorded for (refuge.cases.access: it sees the person until
+    they are on a case). Someone on exactly one team records for it without choosing."""
+    choices = intake_team_choices(actor)
+    if team is not None:
+        if team.pk not in {t.pk for t in choices}:
+            errors.setdefault("team", []).append(
+                _("You can only record people for a team you are on.")
+            )
+        return team
+    if actor.role in {Role.COORDINATOR, Role.OPERATOR}:
+        return None  # they see every person already
+    if len(choices) == 1:
+        return choices[0]
+    if choices:
+        errors.setdefault("team", []).append(
+            _("Choose the team this person is recorded for: it sees them until they are on a case.")
+        )
+    return None
+
+
 def person_create(
     *,
     actor: Any,
@@ -107,9 +135,12 @@ def person_create(
     pseudonym: str | None = None,
     risk_level: str = RiskLevel.HIGH,
     languages: list[str] | None = None,
+    team: Team | None = None,
 ) -> ProtectedPerson:
+    """Record a person, for `team` (see _clean_intake_team)."""
     _require_editor(actor)
     errors: dict[str, list[str]] = {}
+    intake_team = _clean_intake_team(actor, team, errors)
     if pseudonym is not None:
         pseudonym = pseudonym.strip().upper()
         if not validation.PSEUDONYM_RE.match(pseudonym):
@@ -131,7 +162,11 @@ def person_create(
             taken = set(ProtectedPerson.objects.values_list("pseudonym", flat=True))
             pseudonym = random_pseudonym(taken)
         person = ProtectedPerson(
-            pseudonym=pseudonym, risk_level=risk_level, languages=langs or "ru", created_by=actor
+            pseudonym=pseudonym,
+            risk_level=risk_level,
+            languages=langs or "ru",
+            created_by=actor,
+            intake_team=intake_team,
         )
         for name, value in cleaned.items():
             setattr(person, name, value)
@@ -149,7 +184,10 @@ def person_create(
             "refuge.people.person.created",
             actor=actor,
             obj=person,
-            detail={"identity_fields": sorted(n for n, v in cleaned.items() if v)},
+            detail={
+                "identity_fields": sorted(n for n, v in cleaned.items() if v),
+                "intake_team": str(intake_team.pk) if intake_team else None,
+            },
         )
     return person
 
@@ -346,6 +384,7 @@ def relative_remove(*, actor: Any, relative: Relative) -> None:
             detail={"person": str(relative.person_id)},
         )
         key_ids = [relative.data_key_id, relative.location_key_id]
+        key_ids += list(relative.contacts.values_list("data_key_id", flat=True))
         relative.delete()
         # Destroying the data keys makes any copy of the ciphertext (backups, WAL) unreadable.
         DataKey.objects.filter(pk__in=key_ids).delete()
