@@ -8,13 +8,15 @@ hours away. Then:
    schedules; a tick that scanned them would show here.
 2. `scale.missed_due` of the schedules (spread through the table) are moved, in one bulk update,
    to alert_at times evenly spread over the next `scale.missed_spread_s` seconds.
-3. Ticks run at a fixed cadence (`scale.tick_every_s`, the worker's minimum poll of 1 s) until
-   every one of them has fired, or a time limit passes. Each tick is timed.
+3. Ticks run as `refuge worker` runs them: after each tick the loop sleeps until the next due
+   alert_at (`checkin_tasks.next_missed_due`, the worker's timer), at most the poll
+   (`scale.tick_every_s`, REFUGE_WORKER_POLL_SECONDS' default of 2 s), until every one of them
+   has fired or a time limit passes. Each tick is timed.
 
 The lag of a schedule is the time from its alert_at to the creation of its Alert row. The row is
 written in the same transaction that opens the person's emergency, whose opened_at is the
 row's creation time (Alert has no timestamp of its own; raised_at is the alert_at itself). The
-lag therefore includes waiting for the next tick (up to one cadence), the tick's work before this
+lag therefore includes waking at the deadline (a timer, not a poll), the tick's work before this
 row, and nothing else. The time at which the tick that fired it returned (when a reader of the
 database sees it at the latest) is kept as well, in the context.
 """
@@ -43,6 +45,16 @@ def _tick() -> tuple[int, float]:
     started = time.perf_counter()
     fired = checkins.checkins_detect_missed()
     return fired, (time.perf_counter() - started) * 1000
+
+
+def _until_next_due(poll_s: float) -> float:
+    """What the worker sleeps after a tick: until the next alert_at, at most the poll."""
+    from refuge.alerts import checkin_tasks
+
+    due = checkin_tasks.next_missed_due()
+    if due is None:
+        return poll_s
+    return min(poll_s, max(0.0, (due - clock.now()).total_seconds()))
 
 
 def _ms(delta: dt.timedelta) -> float:
@@ -79,7 +91,8 @@ def measure(scale: Scale, progress: Progress = print) -> list[Metric]:
     CheckinSchedule.objects.bulk_update(due, ["alert_at", "next_deadline"], batch_size=500)
     last_due = start + dt.timedelta(seconds=scale.missed_spread_s)
     progress(
-        f"Ticking every {scale.tick_every_s:g} s while {len(due):,} schedules fall due "
+        f"Ticking at each deadline (timer, poll {scale.tick_every_s:g} s) while {len(due):,} "
+        "schedules fall due "
         f"over {scale.missed_spread_s:g} s"
     )
 
@@ -88,7 +101,6 @@ def measure(scale: Scale, progress: Progress = print) -> list[Metric]:
     fired_total = 0
     ticks = 0
     give_up = last_due + dt.timedelta(seconds=LIMIT_AFTER_S)
-    cadence_start = time.monotonic()
     missed = Alert.objects.filter(source=EmergencySource.MISSED_CHECKIN)
     while fired_total < len(due) and clock.now() < give_up:
         ticks += 1
@@ -102,9 +114,7 @@ def measure(scale: Scale, progress: Progress = print) -> list[Metric]:
                 emergency__opened_at__gte=tick_started, person_id__isnull=False
             ).values_list("person_id", flat=True):
                 seen_at.setdefault(person_id, tick_ended)
-        pause = cadence_start + ticks * scale.tick_every_s - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
+        time.sleep(_until_next_due(scale.tick_every_s))
 
     created = dict(
         missed.filter(person_id__in=list(alert_at)).values_list("person_id", "emergency__opened_at")

@@ -18,7 +18,7 @@ class Scale:
     schedules: int = 100_000  # check-in schedules behind the missed-check-in ticks
     missed_due: int = 1_000  # of them, how many fall due while the ticks are measured
     missed_spread_s: float = 20.0  # their alert_at times are spread evenly over this window
-    tick_every_s: float = 1.0  # the ticks' cadence (REFUGE_WORKER_POLL_SECONDS' minimum)
+    tick_every_s: float = 2.0  # the poll between ticks when nothing is due sooner (the default)
     idle_ticks: int = 30  # ticks timed with nothing due
     sos: int = 200  # SOS posted to the web server, one person each
     sos_senders: int = 50  # SOS sent at once in each round (threads at a barrier)

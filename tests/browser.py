@@ -1,8 +1,10 @@
-"""Debian's Chromium through Playwright, one per test session.
+"""Debian's Chromium through Playwright, one per test module.
 
 Playwright's sync API refuses to start while another sync Playwright runs in the same thread,
-so every browser test shares this session fixture (tests/conftest.py provides it) instead of
-starting its own. Never `playwright install`: the browser is Debian's.
+and while one runs, Django refuses database access in that thread (it sees a running event
+loop). So every browser test uses this fixture (tests/conftest.py provides it): one Playwright
+per module, stopped when the module ends, before any other test module of the process runs.
+Never `playwright install`: the browser is Debian's.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         pytest.fail("Debian's chromium is required for browser tests: apt-get install chromium")
