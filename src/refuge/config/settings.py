@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django.contrib.humanize",
+    # Django's form templates, for FORM_RENDERER below.
+    "django.forms",
     "axes",
     "csp",
     "django_otp",
@@ -107,6 +109,10 @@ MIDDLEWARE = [
     "refuge.core.middleware.NotFoundErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Forms render with the project's template engine, so src/refuge/templates/django/forms/ can
+# replace one of Django's form templates (select.html: options written out, not included).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "refuge.config.urls"
 WSGI_APPLICATION = "refuge.config.wsgi.application"
