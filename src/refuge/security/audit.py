@@ -109,7 +109,10 @@ def record(
     if obj is not None:
         object_type = object_type or f"{obj._meta.app_label}.{obj._meta.model_name}"
         object_id = object_id or str(obj.pk)
-    with transaction.atomic():
+    # No savepoint: an entry that cannot be appended must roll back the caller's change with it,
+    # and inside the caller's transaction a savepoint would only add two statements to every
+    # audited write.
+    with transaction.atomic(savepoint=False):
         _lock_head()
         head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
         seq = head.seq + 1 if head else 1
