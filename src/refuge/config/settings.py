@@ -149,7 +149,13 @@ else:
                 # by one writer at a time (see refuge.security.audit).
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # WAL with synchronous=NORMAL: commits do not wait for the disk; the worker
+                # checkpoints (and so syncs) once a second, web processes only when the log
+                # passes 40 MB (no worker running). Durability trade-off: docs/decisions/0008.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA wal_autocheckpoint=10000;"
+                ),
             },
         }
     }
