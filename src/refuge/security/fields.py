@@ -16,6 +16,7 @@ from typing import Any, cast
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from refuge.core import rows
 from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
@@ -82,29 +83,7 @@ def _current_kek_version(connection: BaseDatabaseWrapper) -> int:
     return int(row[0])
 
 
-def _insert_keys(keys: Sequence[DataKey], connection: BaseDatabaseWrapper) -> None:
-    """One INSERT for all of `keys`, with each field's own pre_save and database preparation
-    (what bulk_create does, without its per-call query building)."""
-    fields = DataKey._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [
-        field.get_db_prep_save(field.pre_save(key, add=True), connection)
-        for key in keys
-        for field in fields
-    ]
-    table = connection.ops.quote_name(DataKey._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(keys))}",  # noqa: S608
-            params,
-        )
-    for key in keys:
-        key._state.adding = False
-        key._state.db = connection.alias
-
-
-def new_data_keys(purposes: Sequence[str]) -> list[tuple[DataKey, bytes]]:
+def _new_keys(purposes: Sequence[str]) -> list[tuple[DataKey, bytes]]:
     """New data keys, saved, with their plaintexts, in the order of `purposes`.
 
     While sealed, the keys are wrapped for the intake key (their wrapped form names KEK version
@@ -119,13 +98,13 @@ def new_data_keys(purposes: Sequence[str]) -> list[tuple[DataKey, bytes]]:
         key.wrapped = wrapped
         key.kek_version = wrapped_key_version(wrapped)
         made.append((key, dek))
-    _insert_keys([key for key, _dek in made], connection)
+    rows.insert([key for key, _dek in made])
     return made
 
 
 def new_data_key(purpose: str) -> tuple[DataKey, bytes]:
-    """A new data key and its plaintext (see new_data_keys)."""
-    return new_data_keys([purpose])[0]
+    """A new data key and its plaintext (see _new_keys)."""
+    return _new_keys([purpose])[0]
 
 
 def open_data_key(key: DataKey) -> bytes:
@@ -135,7 +114,7 @@ def open_data_key(key: DataKey) -> bytes:
 
 def _create_keys(instance: models.Model, fields: Sequence[DataKeyField]) -> None:
     deks: dict[str, tuple[Any, bytes]] = instance.__dict__.setdefault(_DEKS, {})
-    made = new_data_keys([field.purpose for field in fields])
+    made = _new_keys([field.purpose for field in fields])
     for field, (key, dek) in zip(fields, made, strict=True):
         setattr(instance, field.name, key)
         deks[field.name] = (key.pk, dek)
