@@ -66,8 +66,8 @@ def test_empty_values_are_stored_as_null():
 
 @pytest.mark.django_db
 def test_a_missing_key_file_is_not_replaced_once_data_exists(settings, tmp_path):
-    from refuge.security.crypto import get_crypto
     from refuge.security.keystore import KeyFileError
+    from refuge.security.provider import get_crypto
 
     PersonFactory(legal_name="Someone")
     settings.KEY_FILE = tmp_path / "elsewhere" / "master.key"

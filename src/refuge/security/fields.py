@@ -21,10 +21,10 @@ from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
     KeyContext,
-    get_crypto,
     wrapped_key_version,
 )
 from refuge.security.models import DataKey, KeyRing
+from refuge.security.provider import get_crypto
 
 _PENDING = "_refuge_plain_pending"
 _CACHE = "_refuge_plain_cache"
