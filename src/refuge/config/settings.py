@@ -206,7 +206,9 @@ AXES_DISABLE_ACCESS_LOG = True
 
 SESSION_IDLE_SECONDS = env_int("REFUGE_SESSION_IDLE_SECONDS", 900, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle expiry is moved on at most once a minute (accounts.middleware.IdleSessionMiddleware),
+# not by a write on every request.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = env_int("REFUGE_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True
