@@ -10,7 +10,7 @@ settings), which happens when no worker is running.
 It also bounds what a power cut can take: with synchronous=NORMAL, commits since the last
 checkpoint are in the operating system's cache only. Once a second makes that about a second of
 work, where before a quiet instance could leave hours of check-ins unsynced below 1,000 pages.
-See docs/decisions/0008-sqlite-durability-and-hot-paths.md.
+See docs/decisions/0008-hot-paths-and-sqlite-durability.md.
 """
 
 from __future__ import annotations

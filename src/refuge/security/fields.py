@@ -70,7 +70,7 @@ def _current_kek_version(connection: BaseDatabaseWrapper) -> int:
     """The KEK version that wraps new keys, read for every call and never cached in the process:
     a rotation started by another process must wrap every later key under its new version.
     Plain SQL because this runs for every new record: the ORM's query building costs more than
-    the query itself (see docs/decisions/0007-encrypted-field-throughput.md)."""
+    the query itself (see docs/decisions/0008-hot-paths-and-sqlite-durability.md)."""
     table = connection.ops.quote_name(KeyRing._meta.db_table)
     column = connection.ops.quote_name("current_kek_version")
     pk = connection.ops.quote_name("id")
