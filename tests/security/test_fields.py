@@ -6,7 +6,12 @@ from refuge.people.models import ProtectedPerson
 from refuge.security.crypto import DecryptionError, wrapped_key_version
 from refuge.security.fields import new_data_key
 from refuge.security.models import AuditEntry, DataKey, KeyRing
+from refuge.security.sealing import SealedError
+from tests.conftest import FALCON_NAME
 from tests.factories import PersonFactory
+from tests.security import sealed_instance as sealed_support
+
+sealed_instance = sealed_support.sealed_instance  # the fixture
 
 
 @pytest.mark.django_db
@@ -132,3 +137,14 @@ def test_a_new_key_on_the_instance_encrypts_new_values_under_it():
     person.legal_name = "Gamma Person"
     person.save()
     assert ProtectedPerson.objects.get(pk=person.pk).legal_name == "Gamma Person"
+
+
+@pytest.mark.django_db
+def test_seal_now_leaves_no_unwrapped_key_in_the_process(cast, sealed_instance):
+    # Keys are kept per model instance only: a record read before "seal now" does not make the
+    # same record readable afterwards through a new instance (the next request).
+    sealed_instance.unseal()
+    assert ProtectedPerson.objects.get(pk=cast.falcon.pk).legal_name == FALCON_NAME
+    sealed_instance.seal()
+    with pytest.raises(SealedError):
+        _ = ProtectedPerson.objects.get(pk=cast.falcon.pk).legal_name
