@@ -31,8 +31,9 @@ from refuge.core.ids import CODE_ALPHABET
 from refuge.people import validation
 from refuge.people.models import ProtectedPerson, RiskLevel
 from refuge.people.pseudonyms import WORDS
-from refuge.security.crypto import KeyContext, get_crypto
+from refuge.security.crypto import KeyContext
 from refuge.security.models import DataKey, KeyRing
+from refuge.security.provider import get_crypto
 
 Progress = Callable[[str], None]
 

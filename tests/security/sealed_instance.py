@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from refuge.security import services_seal
-from refuge.security.crypto import get_crypto
 from refuge.security.keyd.client import KeydClient
 from refuge.security.keyd.server import KeyDaemon, KeydServer
+from refuge.security.provider import get_crypto
 
 
 @dataclass

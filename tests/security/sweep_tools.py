@@ -27,7 +27,7 @@ from tests.security.test_access_sweep import ROLES, Route, _targets, all_routes
 __all__ = ["ROLES", "Route", "all_routes"]
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# Rewritten by every request (SESSION_SAVE_EVERY_REQUEST refreshes the expiry).
+# Rewritten by requests (the idle expiry is moved on at most once a minute).
 VOLATILE_TABLES = frozenset({"django_session"})
 
 

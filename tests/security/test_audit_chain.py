@@ -3,6 +3,7 @@ and `verify()` names the first entry an attacker with database admin rights tamp
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 
 from refuge.accounts.models import Role, Team
 from refuge.people import services as people
@@ -78,15 +80,16 @@ def test_entry_rolls_back_with_the_change():
     assert not AuditEntry.objects.exists()
 
 
-@pytest.mark.django_db
-def test_change_rolls_back_when_the_append_fails(monkeypatch):
-    coordinator = UserFactory(role=Role.COORDINATOR)
-
-    def refuse(*args: object, **kwargs: object) -> None:
+def _refuse_audit_inserts(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+    if sql.startswith('INSERT INTO "security_auditentry"'):
         raise DatabaseError("disk full")
+    return execute(sql, params, many, context)
 
-    monkeypatch.setattr(AuditEntry, "save", refuse)
-    with pytest.raises(DatabaseError):
+
+@pytest.mark.django_db
+def test_change_rolls_back_when_the_append_fails():
+    coordinator = UserFactory(role=Role.COORDINATOR)
+    with pytest.raises(DatabaseError), connection.execute_wrapper(_refuse_audit_inserts):
         people.person_create(
             actor=coordinator,
             pseudonym="OWL",
@@ -94,6 +97,25 @@ def test_change_rolls_back_when_the_append_fails(monkeypatch):
         )
     assert not ProtectedPerson.objects.exists()
     assert not DataKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_change_cannot_commit_without_its_entry_even_if_the_failure_is_caught():
+    with transaction.atomic(), connection.execute_wrapper(_refuse_audit_inserts):
+        Team.objects.create(name="Unaudited team")
+        with contextlib.suppress(DatabaseError):
+            audit.record("refuge.accounts.team.created", actor=None)
+    assert not Team.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_entry_inside_the_changes_transaction_adds_no_savepoint():
+    with transaction.atomic():
+        team = Team.objects.create(name="Audited team")
+        with CaptureQueriesContext(connection) as queries:
+            audit.record("refuge.accounts.team.created", actor=None, obj=team)
+    assert not [q for q in queries if "SAVEPOINT" in q["sql"]]
+    assert AuditEntry.objects.get().object_id == str(team.pk)
 
 
 @pytest.mark.django_db

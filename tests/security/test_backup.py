@@ -14,10 +14,11 @@ import pytest
 from refuge.security import sealing, services_seal, shares
 from refuge.security.backup import archive, keys, restore, services, tables
 from refuge.security.backup.archive import BackupError
-from refuge.security.crypto import LocalKeyCrypto, get_crypto
+from refuge.security.crypto import LocalKeyCrypto
 from refuge.security.keyd.client import KeydCrypto
 from refuge.security.keystore import load_key_file
 from refuge.security.models import AuditEntry
+from refuge.security.provider import get_crypto
 from tests.security.test_data_at_rest import scan
 
 EVIDENCE_NAME = "0b5c1d2e-3f40-4a51-8b62-7c8d9e0fa1b2.bin"

@@ -102,3 +102,34 @@ def test_blind_index_is_keyed_and_truncated(crypto):
     assert LocalKeyCrypto(b"x" * 32).blind_index(
         "phone", "+79005550123", bits=256
     ) != crypto.blind_index("phone", "+79005550123", bits=256)
+
+
+def test_derived_subkeys_are_derived_once_per_crypto_object(monkeypatch):
+    crypto = LocalKeyCrypto(b"k" * 32)
+    derived: list[str] = []
+    real = LocalKeyCrypto._derive
+
+    def counting(self: LocalKeyCrypto, info: str) -> bytes:
+        derived.append(info)
+        return real(self, info)
+
+    monkeypatch.setattr(LocalKeyCrypto, "_derive", counting)
+    phones = [f"+7900000000{n}" for n in range(3)]
+    first = [crypto.blind_index("people.phone", phone, bits=32) for phone in phones]
+    crypto.intake_public_key()
+    crypto.intake_public_key()
+    assert sorted(derived) == ["refuge/bidx/people.phone", "refuge/intake-box/v1"]
+    # Kept subkeys give the answers a fresh derivation gives.
+    fresh = LocalKeyCrypto(b"k" * 32)
+    assert first == [
+        fresh.blind_index("people.phone", f"+7900000000{n}", bits=32) for n in range(3)
+    ]
+    assert crypto.intake_public_key() == fresh.intake_public_key()
+
+
+def test_blind_index_domains_get_keys_of_their_own():
+    crypto = LocalKeyCrypto(b"k" * 32)
+    phone = crypto.blind_index("people.phone", "same", bits=64)
+    name = crypto.blind_index("people.name", "same", bits=64)
+    assert phone != name
+    assert crypto.blind_index("people.phone", "same", bits=64) == phone

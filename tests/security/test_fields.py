@@ -1,10 +1,17 @@
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from refuge.people.models import ProtectedPerson
-from refuge.security.crypto import DecryptionError
-from refuge.security.models import AuditEntry
+from refuge.security.crypto import DecryptionError, wrapped_key_version
+from refuge.security.fields import new_data_key
+from refuge.security.models import AuditEntry, DataKey, KeyRing
+from refuge.security.sealing import SealedError
+from tests.conftest import FALCON_NAME
 from tests.factories import PersonFactory
+from tests.security import sealed_instance as sealed_support
+
+sealed_instance = sealed_support.sealed_instance  # the fixture
 
 
 @pytest.mark.django_db
@@ -64,8 +71,8 @@ def test_empty_values_are_stored_as_null():
 
 @pytest.mark.django_db
 def test_a_missing_key_file_is_not_replaced_once_data_exists(settings, tmp_path):
-    from refuge.security.crypto import get_crypto
     from refuge.security.keystore import KeyFileError
+    from refuge.security.provider import get_crypto
 
     PersonFactory(legal_name="Someone")
     settings.KEY_FILE = tmp_path / "elsewhere" / "master.key"
@@ -76,3 +83,68 @@ def test_a_missing_key_file_is_not_replaced_once_data_exists(settings, tmp_path)
         assert not settings.KEY_FILE.exists()
     finally:
         get_crypto.cache_clear()
+
+
+@pytest.mark.django_db
+def test_a_new_records_keys_are_written_in_one_insert_under_the_current_kek():
+    KeyRing.objects.update_or_create(id=1, defaults={"current_kek_version": 3})
+    with CaptureQueriesContext(connection) as queries:
+        person = PersonFactory(legal_name="Someone", address="Somewhere 1")
+    key_inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "security_datakey"')]
+    assert len(key_inserts) == 1
+    keys = DataKey.objects.filter(pk__in=[person.data_key_id, person.location_key_id])
+    assert sorted(keys.values_list("purpose", "kek_version")) == [("location", 3), ("record", 3)]
+    assert all(wrapped_key_version(bytes(key.wrapped)) == 3 for key in keys)
+    fresh = ProtectedPerson.objects.get(pk=person.pk)
+    assert (fresh.legal_name, fresh.address) == ("Someone", "Somewhere 1")
+
+
+@pytest.mark.django_db
+def test_a_rotation_in_another_process_is_seen_by_the_next_new_key():
+    first = PersonFactory()
+    # As a rotation started elsewhere would leave it: nothing in this process is told.
+    KeyRing.objects.filter(id=1).update(current_kek_version=2)
+    second = PersonFactory()
+    assert DataKey.objects.get(pk=first.data_key_id).kek_version == 1
+    assert DataKey.objects.get(pk=second.data_key_id).kek_version == 2
+
+
+@pytest.mark.django_db
+def test_a_record_given_another_key_is_not_read_with_the_old_one():
+    person = PersonFactory(legal_name="Alpha Person")
+    assert person.legal_name == "Alpha Person"  # key unwrapped and value kept on the instance
+    other_key, _dek = new_data_key(DataKey.Purpose.RECORD)
+    person.data_key = other_key
+    with pytest.raises(DecryptionError):
+        _ = person.legal_name
+
+
+@pytest.mark.django_db
+def test_a_value_moved_to_another_row_on_the_same_instance_is_checked_again():
+    a = PersonFactory(legal_name="Alpha Person")
+    b = PersonFactory(legal_name="Beta Person")
+    assert a.legal_name == "Alpha Person"
+    a.pk = b.pk  # same ciphertext and key, other row id: the associated data no longer match
+    with pytest.raises(DecryptionError):
+        _ = a.legal_name
+
+
+@pytest.mark.django_db
+def test_a_new_key_on_the_instance_encrypts_new_values_under_it():
+    person = PersonFactory(legal_name="Alpha Person")
+    other_key, _dek = new_data_key(DataKey.Purpose.RECORD)
+    person.data_key = other_key
+    person.legal_name = "Gamma Person"
+    person.save()
+    assert ProtectedPerson.objects.get(pk=person.pk).legal_name == "Gamma Person"
+
+
+@pytest.mark.django_db
+def test_seal_now_leaves_no_unwrapped_key_in_the_process(cast, sealed_instance):
+    # Keys are kept per model instance only: a record read before "seal now" does not make the
+    # same record readable afterwards through a new instance (the next request).
+    sealed_instance.unseal()
+    assert ProtectedPerson.objects.get(pk=cast.falcon.pk).legal_name == FALCON_NAME
+    sealed_instance.seal()
+    with pytest.raises(SealedError):
+        _ = ProtectedPerson.objects.get(pk=cast.falcon.pk).legal_name

@@ -254,3 +254,13 @@ def test_an_oversized_request_is_refused_and_keyd_keeps_serving(client, socket_p
         sock.sendall(struct.pack(">I", 10 * 1024 * 1024))
         assert sock.recv(4) == b""  # closed without reading 10 MB
     assert client.status().sealed
+
+
+def test_blind_indexes_fail_closed_right_after_seal_now(crypto, client, sealed_setup):
+    _unseal(client, sealed_setup[1])
+    before = crypto.blind_index("people.phone", "+79001234567", bits=16)
+    assert client.seal().sealed  # the subkeys derived while unsealed go with the root
+    with pytest.raises(sealing.SealedError):
+        crypto.blind_index("people.phone", "+79001234567", bits=16)
+    _unseal(client, sealed_setup[1])
+    assert crypto.blind_index("people.phone", "+79001234567", bits=16) == before

@@ -21,7 +21,8 @@ REFUGE = str(Path(sys.executable).with_name("refuge"))
 pytestmark = pytest.mark.slow
 CLIENT = """
 import sys
-from refuge.security.crypto import KeyContext, get_crypto
+from refuge.security.crypto import KeyContext
+from refuge.security.provider import get_crypto
 from refuge.security.sealing import SealedError
 context = KeyContext("probe", "record")
 dek, wrapped = get_crypto().new_data_key(context, kek_version=1)

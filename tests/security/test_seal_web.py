@@ -54,7 +54,7 @@ def test_every_staff_page_shows_the_sealed_banner(login, cast: Cast, sealed_inst
 
 
 def test_keyd_down_is_sealed_too(login, cast: Cast, sealed_instance, settings, tmp_path):
-    from refuge.security.crypto import get_crypto
+    from refuge.security.provider import get_crypto
 
     settings.KEYD_SOCKET = tmp_path / "nobody-listens.sock"
     get_crypto.cache_clear()

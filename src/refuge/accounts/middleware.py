@@ -1,6 +1,6 @@
-"""Absolute session lifetime on top of Django's idle timeout (SESSION_COOKIE_AGE), the second
-factor every signed-in session must pass before it reaches a staff page, and the signed-in user's
-time zone for each request."""
+"""Absolute session lifetime on top of Django's idle timeout (SESSION_COOKIE_AGE, moved on at most
+once a minute), the second factor every signed-in session must pass before it reaches a staff
+page, and the signed-in user's time zone for each request."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from refuge.accounts import stepup
 from refuge.core import clock
 
 _STARTED = "refuge_session_started"
+_REFRESHED = "refuge_session_refreshed"
+# The idle expiry (SESSION_COOKIE_AGE after the session's last save) is moved on by a request
+# at most this often, instead of by a database write on every page: a session then ends between
+# SESSION_IDLE_SECONDS minus this and SESSION_IDLE_SECONDS after the last request, never later.
+REFRESH_EVERY_SECONDS = 60
 
 
 class IdleSessionMiddleware:
@@ -30,6 +35,8 @@ class IdleSessionMiddleware:
             started = request.session.setdefault(_STARTED, now)
             if now - float(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
+            elif now - float(request.session.get(_REFRESHED, 0)) >= REFRESH_EVERY_SECONDS:
+                request.session[_REFRESHED] = now  # saved, with a new expiry, after the response
         return self.get_response(request)
 
 

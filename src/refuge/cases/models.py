@@ -70,6 +70,9 @@ class Case(UUIDModel):
         indexes: ClassVar[list[Any]] = [
             models.Index(fields=["status", "case_type"], name="cases_case_status_type"),
             models.Index(fields=["team", "-created_at"], name="cases_case_team_created"),
+            # A team's case ids from the index alone: the need-to-know subquery
+            # "case IN (cases of my teams)" that scopes tasks, timelines and people.
+            models.Index(fields=["team", "id"], name="cases_case_team_ids"),
         ]
 
     def __str__(self) -> str:
@@ -141,6 +144,9 @@ class Task(UUIDModel):
             models.Index(
                 fields=["assignee", "done_at", "due_date"], name="cases_task_assignee_due"
             ),
+            # The open tasks of given cases and who has them, from the index alone (the case
+            # list's assignee filter for a team member).
+            models.Index(fields=["case", "done_at", "assignee"], name="cases_task_case_open"),
         ]
 
     def __str__(self) -> str:

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from refuge.accounts.models import Role, Team, TeamMembership, User
+from refuge.cases import access as cases_access
 from refuge.cases.models import Case, CaseStatus, Task, TimelineEntry
 from refuge.core import clock
 from refuge.people.models import ProtectedPerson
@@ -195,8 +196,16 @@ def case_assignable_staff(*, case: Case) -> QuerySet[User]:
 
 
 def task_assignees(*, actor: Any) -> QuerySet[User]:
-    """Staff with open tasks on cases `actor` may see (choices for the case list filter)."""
+    """Staff with open tasks on cases `actor` may see (choices for the case list filter).
+
+    Rendered on every case list page, so the query's work is bounded by what the actor sees,
+    never by every open task of the instance: for someone who sees every case, one index probe
+    per staff member ("has an open task?"); for everyone else, the open tasks of their visible
+    cases (the same order of work as the page's own count)."""
     open_tasks = access.scope(
         actor, Task.objects.filter(done_at__isnull=True, assignee__isnull=False)
     )
+    if cases_access.sees_every_case(actor):
+        has_open_task = Exists(open_tasks.filter(assignee=OuterRef("pk")))
+        return User.objects.filter(has_open_task).order_by("username")
     return User.objects.filter(pk__in=open_tasks.values("assignee_id")).order_by("username")

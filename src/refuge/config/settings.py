@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.admin",
     "django.contrib.humanize",
+    # Django's form templates, for FORM_RENDERER below.
+    "django.forms",
     "axes",
     "csp",
     "django_otp",
@@ -109,6 +111,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Forms render with the project's template engine, so src/refuge/templates/django/forms/ can
+# replace one of Django's form templates (select.html: options written out, not included).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 ROOT_URLCONF = "refuge.config.urls"
 WSGI_APPLICATION = "refuge.config.wsgi.application"
 
@@ -145,7 +151,13 @@ else:
                 # by one writer at a time (see refuge.security.audit).
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # WAL with synchronous=NORMAL: commits do not wait for the disk; the worker
+                # checkpoints (and so syncs) once a second, web processes only when the log
+                # passes 40 MB (no worker running). Durability trade-off: docs/decisions/0008.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA wal_autocheckpoint=10000;"
+                ),
             },
         }
     }
@@ -196,7 +208,9 @@ AXES_DISABLE_ACCESS_LOG = True
 
 SESSION_IDLE_SECONDS = env_int("REFUGE_SESSION_IDLE_SECONDS", 900, minimum=60)
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle expiry is moved on at most once a minute (accounts.middleware.IdleSessionMiddleware),
+# not by a write on every request.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = env_int("REFUGE_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_HTTPONLY = True

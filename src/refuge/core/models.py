@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from django.db import models
 
+from refuge.core.choices import choice_label
+
 
 class UUIDModel(models.Model):
     """Random primary keys: sequential ids reveal how many records exist and invite guessing."""
@@ -17,6 +19,11 @@ class UUIDModel(models.Model):
 
     class Meta:
         abstract = True
+
+    def _get_FIELD_display(self, field: models.Field[Any, Any]) -> Any:  # noqa: N802 - Django's name
+        # What get_<field>_display() calls. Django's own translates every label of the field
+        # on every call; lists show three of them per row. See refuge.core.choices.
+        return choice_label(field, getattr(self, field.attname))
 
 
 class Job(models.Model):

@@ -32,9 +32,10 @@ from refuge.core.errors import DomainError, NotFoundError
 from refuge.evidence import media_types, storage
 from refuge.evidence.models import EvidenceFile, EvidenceKind
 from refuge.security import access, audit
-from refuge.security.crypto import DecryptionError, StreamEncryptor, get_crypto
+from refuge.security.crypto import DecryptionError, StreamEncryptor
 from refuge.security.fields import record_key
 from refuge.security.models import DataKey
+from refuge.security.provider import get_crypto
 
 logger = logging.getLogger(__name__)
 

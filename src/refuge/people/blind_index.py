@@ -27,7 +27,7 @@ from django.db.models import Count
 from refuge.people import normalise
 from refuge.people.models import BlindIndexEntry, ProtectedPerson
 from refuge.security import audit
-from refuge.security.crypto import get_crypto
+from refuge.security.provider import get_crypto
 
 Kind = BlindIndexEntry.Kind
 # Size of the input space in bits (CipherSweet's K): Russian phone numbers ~10^10.

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from django.db import connection, transaction
 
-from refuge.core import clock
+from refuge.core import clock, rows
 from refuge.security import audit_rows
 from refuge.security.audit_rows import StoredEntry
 from refuge.security.models import AuditEntry
@@ -159,45 +159,17 @@ def _lock_head() -> None:
     # SQLite: transactions begin IMMEDIATE (settings), so the writer already holds the lock.
 
 
-def record(
-    action: str,
-    *,
-    actor: Actor | None,
-    obj: Any = None,
-    object_type: str = "",
-    object_id: str = "",
-    detail: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry. Call inside the transaction of the change it records."""
-    if not action.startswith("refuge.") or action.count(".") < 3:  # noqa: PLR2004
-        raise ValueError(f"audit action codes look like refuge.<app>.<entity>.<event>: {action!r}")
-    if obj is not None:
-        object_type = object_type or f"{obj._meta.app_label}.{obj._meta.model_name}"
-        object_id = object_id or str(obj.pk)
-    with transaction.atomic():
-        _lock_head()
-        head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
-        seq = head.seq + 1 if head else 1
-        prev_hash = head.entry_hash if head else GENESIS_HASH
-        occurred_at = clock.now().astimezone(dt.UTC)
-        actor_id = actor.pk if actor is not None and actor.pk else None
-        actor_label = actor.get_username() if actor is not None else "system"
-        detail_text = canonical_json(dict(detail or {}))
-        entry = AuditEntry(
-            id=uuid.uuid4(),
-            seq=seq,
-            occurred_at=occurred_at,
-            actor_id=actor_id,
-            actor_label=actor_label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail_text,
-            prev_hash=prev_hash,
+def _head() -> tuple[int, str] | None:
+    """(seq, entry_hash) of the chain's last entry. Plain SQL: this runs in every audited write,
+    and the ORM's query building costs more than the indexed read (refuge.core.rows)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote('seq')}, {quote('entry_hash')} FROM {quote(AuditEntry._meta.db_table)}"  # noqa: S608
+            f" ORDER BY {quote('seq')} DESC LIMIT 1"
         )
-        entry.entry_hash = entry_hash_of(entry)
-        entry.save(force_insert=True)
-        return entry
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -212,28 +184,44 @@ class Entry:
     detail: Mapping[str, Any] | None = None
 
 
+def record(
+    action: str,
+    *,
+    actor: Actor | None,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry. Call inside the transaction of the change it records."""
+    return record_many([Entry(action, actor, obj, object_type, object_id, detail)])[0]
+
+
 def record_many(entries: list[Entry]) -> list[AuditEntry]:
-    """Append several entries in order, with one read of the chain's head and one INSERT: what a
-    surge (a thousand missed check-ins in one minute) writes. Same chain, same hashes as as many
-    `record` calls. Call inside the transaction of the changes they record."""
+    """Append entries in order, with one read of the chain's head and one INSERT (a surge of a
+    thousand missed check-ins writes thousands). Call inside the transaction of the change they
+    record. Every entry is checked before anything is written."""
     if not entries:
         return []
-    occurred_at = clock.now().astimezone(dt.UTC)
-    with transaction.atomic():
+    unsaved = [_entry(spec) for spec in entries]
+    # No savepoint: an entry that cannot be appended must roll back the caller's change with it,
+    # and inside the caller's transaction a savepoint would only add two statements to every
+    # audited write.
+    with transaction.atomic(savepoint=False):
         _lock_head()
-        head = AuditEntry.objects.order_by("-seq").only("seq", "entry_hash").first()
-        seq = head.seq if head else 0
-        prev_hash = head.entry_hash if head else GENESIS_HASH
-        rows = []
-        for spec in entries:
+        head = _head()
+        seq = head[0] if head else 0
+        prev_hash = head[1] if head else GENESIS_HASH
+        occurred_at = clock.now().astimezone(dt.UTC)  # under the lock: times follow the chain
+        for entry in unsaved:
             seq += 1
-            entry = _entry(spec, seq=seq, prev_hash=prev_hash, occurred_at=occurred_at)
-            prev_hash = entry.entry_hash
-            rows.append(entry)
-        return AuditEntry.objects.bulk_create(rows)
+            entry.seq, entry.prev_hash, entry.occurred_at = seq, prev_hash, occurred_at
+            entry.entry_hash = prev_hash = entry_hash_of(entry)
+        rows.insert(unsaved)
+    return unsaved
 
 
-def _entry(spec: Entry, *, seq: int, prev_hash: str, occurred_at: dt.datetime) -> AuditEntry:
+def _entry(spec: Entry) -> AuditEntry:
     action, obj = spec.action, spec.obj
     if not action.startswith("refuge.") or action.count(".") < 3:  # noqa: PLR2004
         raise ValueError(f"audit action codes look like refuge.<app>.<entity>.<event>: {action!r}")
@@ -242,19 +230,15 @@ def _entry(spec: Entry, *, seq: int, prev_hash: str, occurred_at: dt.datetime) -
         object_type = object_type or f"{obj._meta.app_label}.{obj._meta.model_name}"
         object_id = object_id or str(obj.pk)
     actor = spec.actor
-    entry = AuditEntry(
-        seq=seq,
-        occurred_at=occurred_at,
+    return AuditEntry(
+        id=uuid.uuid4(),
         actor_id=actor.pk if actor is not None and actor.pk else None,
         actor_label=actor.get_username() if actor is not None else "system",
         action=action,
         object_type=object_type,
         object_id=object_id,
         detail=canonical_json(dict(spec.detail or {})),
-        prev_hash=prev_hash,
     )
-    entry.entry_hash = entry_hash_of(entry)
-    return entry
 
 
 @dataclass(frozen=True)

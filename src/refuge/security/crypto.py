@@ -1,9 +1,10 @@
 """Every cryptographic operation Refuge performs goes through this small interface.
 
 Models and services never touch a primitive or the master key directly: they ask the configured
-`Crypto` for field encryption, key wrapping, blind indexes and streams. A later issue moves the
-master key into a separate key-holding process by providing another implementation of the same
-protocol; nothing else changes.
+`Crypto` (refuge.security.provider.get_crypto) for field encryption, key wrapping, blind indexes
+and streams. In sealed mode that is keyd's client (refuge.security.keyd.client.KeydCrypto); this
+module knows neither it nor Django, so keyd, sealing and the client all build on it, never the
+other way round (an import-linter contract checks it).
 
 Primitives come from maintained libraries only: libsodium through PyNaCl (XChaCha20-Poly1305,
 secretstream, keyed BLAKE2b) and HKDF-SHA256 from `cryptography`.
@@ -15,22 +16,18 @@ import hashlib
 import hmac
 import itertools
 import struct
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from nacl import bindings
 from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.utils import random as random_bytes
-
-from refuge.security.keystore import load_key_file
 
 FORMAT_VERSION = 1
 ALG_XCHACHA20_POLY1305 = 1
@@ -275,14 +272,20 @@ class LocalKeyCrypto(EnvelopeCrypto):
         if len(master_key) != DEK_BYTES:
             raise ValueError("master key must be 32 bytes")
         self._master = master_key
+        # Subkeys derived from the master key are kept for this object's life: in keyd that ends
+        # with "seal now", which drops the object (refuge.security.keyd.server.KeyDaemon.seal).
         self._keks: dict[int, bytes] = {}
+        self._index_keys: dict[str, bytes] = {}
+        self._intake_key: PrivateKey | None = None
 
     def _derive(self, info: str) -> bytes:
         hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode())
         return hkdf.derive(self._master)
 
     def intake_private_key(self) -> PrivateKey:
-        return PrivateKey(self._derive(INTAKE_BOX_INFO))
+        if self._intake_key is None:
+            self._intake_key = PrivateKey(self._derive(INTAKE_BOX_INFO))
+        return self._intake_key
 
     def intake_public_key(self) -> bytes:
         return bytes(self.intake_private_key().public_key)
@@ -321,7 +324,9 @@ class LocalKeyCrypto(EnvelopeCrypto):
     def blind_index(self, domain: str, value: str, *, bits: int) -> bytes:
         if not 1 <= bits <= _MAX_INDEX_BITS:
             raise ValueError("bits must be between 1 and 256")
-        key = self._derive(f"refuge/bidx/{domain}")
+        key = self._index_keys.get(domain)
+        if key is None:
+            key = self._index_keys[domain] = self._derive(f"refuge/bidx/{domain}")
         digest = blake2b(value.encode("utf-8"), key=key, digest_size=32, encoder=RawEncoder)
         whole, rest = divmod(bits, 8)
         out = bytearray(digest[: whole + (1 if rest else 0)])
@@ -376,41 +381,3 @@ def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
             del buffer[:size]
     if buffer:
         yield bytes(buffer)
-
-
-@cache
-def get_crypto() -> Crypto:
-    """The configured implementation; tests and `keys` commands may reset it with cache_clear.
-
-    Sealed mode (REFUGE_KEY_MODE=sealed): the root key is in `refuge keyd` only, reached over its
-    Unix socket; see refuge.security.keyd. Key-file mode: the key file is created on first run
-    only: once data keys exist, a missing key file means a wrong REFUGE_KEY_FILE or a lost key,
-    and a fresh key would make every record unreadable."""
-    from refuge.security.models import DataKey  # noqa: PLC0415 - models import this module's users
-
-    if settings.KEY_MODE == "sealed":
-        from refuge.security.keyd.client import (  # noqa: PLC0415 - keyd imports this module
-            KeydClient,
-            KeydCrypto,
-        )
-
-        return KeydCrypto(KeydClient(settings.KEYD_SOCKET), _intake_public_key())
-    create = not settings.KEY_FILE.exists() and not DataKey.objects.exists()
-    return LocalKeyCrypto(load_key_file(settings.KEY_FILE, create=create))
-
-
-def _intake_public_key() -> Callable[[], bytes | None]:
-    """Read once from the Seal row when first needed (it never changes after `seal init`)."""
-    found: list[bytes] = []
-
-    def read() -> bytes | None:
-        if not found:
-            from refuge.security.models import Seal  # noqa: PLC0415 - see get_crypto
-
-            key = Seal.objects.filter(id=1).values_list("intake_public_key", flat=True).first()
-            if key is None:
-                return None
-            found.append(bytes(key))
-        return found[0]
-
-    return read

@@ -10,18 +10,21 @@ DecryptionError and appends an audit entry; it never returns the stored bytes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, cast
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
+from refuge.core import rows
 from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
     KeyContext,
-    get_crypto,
     wrapped_key_version,
 )
 from refuge.security.models import DataKey, KeyRing
+from refuge.security.provider import get_crypto
 
 _PENDING = "_refuge_plain_pending"
 _CACHE = "_refuge_plain_cache"
@@ -46,42 +49,68 @@ class DataKeyField(models.OneToOneField):  # type: ignore[type-arg]
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        # Only a missing key is created here; an existing one is not unwrapped, so saving a
-        # record's plain columns works while sealed (e.g. acknowledging an emergency).
+        # Only missing keys are created here; an existing one is not unwrapped, so saving a
+        # record's plain columns works while sealed (e.g. acknowledging an emergency). The first
+        # key field to find its key missing creates every missing key of the record at once:
+        # one KEK-version read and one INSERT, not one of each per key (a new person has two).
         if getattr(model_instance, self.attname) is None:
-            record_key(model_instance, self.name)
+            _create_keys(model_instance, _missing_key_fields(model_instance))
         return super().pre_save(model_instance, add)
 
 
+def _missing_key_fields(instance: models.Model) -> list[DataKeyField]:
+    return [
+        field
+        for field in instance._meta.concrete_fields
+        if isinstance(field, DataKeyField) and getattr(instance, field.attname) is None
+    ]
+
+
+def _current_kek_version(connection: BaseDatabaseWrapper) -> int:
+    """The KEK version that wraps new keys, read for every call and never cached in the process:
+    a rotation started by another process must wrap every later key under its new version.
+    Plain SQL because this runs for every new record: the ORM's query building costs more than
+    the query itself (see docs/decisions/0008-hot-paths-and-sqlite-durability.md)."""
+    table = connection.ops.quote_name(KeyRing._meta.db_table)
+    column = connection.ops.quote_name("current_kek_version")
+    pk = connection.ops.quote_name("id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {pk} = %s", [1])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:
+        ring, _created = KeyRing.objects.get_or_create(id=1)
+        return ring.current_kek_version
+    return int(row[0])
+
+
+def _new_keys(purposes: Sequence[str]) -> list[tuple[DataKey, bytes]]:
+    """New data keys, saved, with their plaintexts, in the order of `purposes`.
+
+    While sealed, the keys are wrapped for the intake key (their wrapped form names KEK version
+    0) and this process can still use them for this write."""
+    crypto = get_crypto()
+    connection = connections[router.db_for_write(DataKey)]
+    version = _current_kek_version(connection)
+    made: list[tuple[DataKey, bytes]] = []
+    for purpose in purposes:
+        key = DataKey(purpose=purpose)
+        dek, wrapped = crypto.new_data_key(KeyContext(str(key.id), purpose), kek_version=version)
+        key.wrapped = wrapped
+        key.kek_version = wrapped_key_version(wrapped)
+        made.append((key, dek))
+    rows.insert([key for key, _dek in made])
+    return made
+
+
 def new_data_key(purpose: str) -> tuple[DataKey, bytes]:
-    """A new data key and its plaintext. While sealed, the key is wrapped for the intake key
-    (its wrapped form names KEK version 0) and this process can still use it for this write."""
-    ring, _ = KeyRing.objects.get_or_create(id=1)
-    key = DataKey(purpose=purpose)
-    dek, wrapped = get_crypto().new_data_key(
-        KeyContext(str(key.id), purpose), kek_version=ring.current_kek_version
-    )
-    key.wrapped = wrapped
-    key.kek_version = wrapped_key_version(wrapped)
-    key.save(force_insert=True)
-    return key, dek
+    """A new data key and its plaintext (see _new_keys)."""
+    return _new_keys([purpose])[0]
 
 
 def new_data_keys(purpose: str, count: int) -> list[DataKey]:
-    """`count` new data keys written with one INSERT, for records made in bulk (a surge of
-    alerts). Their plaintexts are not kept: each is unwrapped when its record is first written."""
-    ring, _ = KeyRing.objects.get_or_create(id=1)
-    crypto = get_crypto()
-    keys = []
-    for _number in range(count):
-        key = DataKey(purpose=purpose)
-        _dek, wrapped = crypto.new_data_key(
-            KeyContext(str(key.id), purpose), kek_version=ring.current_kek_version
-        )
-        key.wrapped = wrapped
-        key.kek_version = wrapped_key_version(wrapped)
-        keys.append(key)
-    return DataKey.objects.bulk_create(keys)
+    """`count` new data keys written together, for records made in bulk (a surge of alerts).
+    Their plaintexts are not kept: each is unwrapped when its record is first written."""
+    return [key for key, _dek in _new_keys([purpose] * count)]
 
 
 def open_data_key(key: DataKey) -> bytes:
@@ -89,18 +118,31 @@ def open_data_key(key: DataKey) -> bytes:
     return get_crypto().unwrap_key(bytes(key.wrapped), KeyContext(str(key.id), key.purpose))
 
 
+def _create_keys(instance: models.Model, fields: Sequence[DataKeyField]) -> None:
+    deks: dict[str, tuple[Any, bytes]] = instance.__dict__.setdefault(_DEKS, {})
+    made = _new_keys([field.purpose for field in fields])
+    for field, (key, dek) in zip(fields, made, strict=True):
+        setattr(instance, field.name, key)
+        deks[field.name] = (key.pk, dek)
+
+
 def record_key(instance: models.Model, key_field: str) -> bytes:
-    """The plaintext data key of `instance`'s `key_field`, creating the key if needed."""
-    deks: dict[str, bytes] = instance.__dict__.setdefault(_DEKS, {})
-    if key_field in deks:
-        return deks[key_field]
+    """The plaintext data key of `instance`'s `key_field`, creating the key if needed.
+
+    An unwrapped key is kept on the instance (one unwrap per record, not one per field), tagged
+    with the key's id: if the record is given another key, the old plaintext is not used."""
+    deks: dict[str, tuple[Any, bytes]] = instance.__dict__.setdefault(_DEKS, {})
     field = cast("DataKeyField", instance._meta.get_field(key_field))
-    if getattr(instance, field.attname) is None:
-        key, deks[key_field] = new_data_key(field.purpose)
-        setattr(instance, key_field, key)
-        return deks[key_field]
-    deks[key_field] = open_data_key(cast("DataKey", getattr(instance, key_field)))
-    return deks[key_field]
+    key_id = getattr(instance, field.attname)
+    cached = deks.get(key_field)
+    if cached is not None and key_id is not None and cached[0] == key_id:
+        return cached[1]
+    if key_id is None:
+        _create_keys(instance, [field])
+        return deks[key_field][1]
+    dek = open_data_key(cast("DataKey", getattr(instance, key_field)))
+    deks[key_field] = (key_id, dek)
+    return dek
 
 
 class _EncryptedAttribute:
@@ -118,8 +160,12 @@ class _EncryptedAttribute:
         if stored is None:
             return None
         ciphertext = bytes(stored)
-        cache: dict[str, tuple[bytes, Any]] = instance.__dict__.setdefault(_CACHE, {})
-        if name in cache and cache[name][0] == ciphertext:
+        # A value decrypted once is kept on the instance, for the ciphertext, key and row it
+        # was decrypted with: a record given another key or row id is decrypted (and checked)
+        # again, never answered from what the old one held.
+        tag = self.field.cache_tag(instance, ciphertext)
+        cache: dict[str, tuple[Any, Any]] = instance.__dict__.setdefault(_CACHE, {})
+        if name in cache and cache[name][0] == tag:
             return cache[name][1]
         context = self.field.context(instance)
         try:
@@ -132,7 +178,7 @@ class _EncryptedAttribute:
                 "does not match. The failure has been recorded in the audit log."
             ) from None
         value = self.field.from_text(text)
-        cache[name] = (ciphertext, value)
+        cache[name] = (tag, value)
         return value
 
     def __set__(self, instance: models.Model, value: Any) -> None:
@@ -182,6 +228,11 @@ class EncryptedTextField(models.BinaryField):  # type: ignore[type-arg]
             table=instance._meta.db_table, column=self.get_attname(), row_id=str(instance.pk)
         )
 
+    def cache_tag(self, instance: models.Model, ciphertext: bytes) -> tuple[bytes, Any, str]:
+        key_field = cast("DataKeyField", instance._meta.get_field(self.key_field))
+        key_id = getattr(instance, key_field.attname)
+        return ciphertext, key_id, str(instance.pk)
+
     def clean_value(self, value: Any) -> Any:
         if value is None or value == "":
             return None
@@ -206,7 +257,8 @@ class EncryptedTextField(models.BinaryField):  # type: ignore[type-arg]
                 ciphertext = get_crypto().encrypt_field(
                     dek, self.to_text(value), self.context(model_instance)
                 )
-                model_instance.__dict__.setdefault(_CACHE, {})[self.name] = (ciphertext, value)
+                tag = self.cache_tag(model_instance, ciphertext)
+                model_instance.__dict__.setdefault(_CACHE, {})[self.name] = (tag, value)
             setattr(model_instance, self.attname, ciphertext)
         return getattr(model_instance, self.attname)
 

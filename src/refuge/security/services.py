@@ -17,8 +17,9 @@ from django.db import transaction
 
 from refuge.core import clock
 from refuge.security import audit
-from refuge.security.crypto import DecryptionError, KeyContext, get_crypto
+from refuge.security.crypto import DecryptionError, KeyContext
 from refuge.security.models import DataKey, KeyRing
+from refuge.security.provider import get_crypto
 
 Progress = Callable[[int, int], None]
 """Called after each committed batch with (keys re-wrapped so far, keys to re-wrap in total)."""

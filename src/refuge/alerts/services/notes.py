@@ -16,9 +16,10 @@ from django.db import models
 
 from refuge.alerts.models import Emergency, EmergencyEvent
 from refuge.core import clock
-from refuge.security.crypto import FieldContext, get_crypto
+from refuge.security.crypto import FieldContext
 from refuge.security.fields import new_data_key, open_data_key, record_key
 from refuge.security.models import DataKey
+from refuge.security.provider import get_crypto
 from refuge.security.sealing import SealedError
 
 _NOTE_COLUMN = "data.note"

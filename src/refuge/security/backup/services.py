@@ -29,8 +29,9 @@ from refuge.security.backup.archive import (
     Writer,
     valid_name,
 )
-from refuge.security.crypto import get_crypto, wrapped_key_version
+from refuge.security.crypto import wrapped_key_version
 from refuge.security.models import KeyRing
+from refuge.security.provider import get_crypto
 
 READ_BYTES = 1 << 20
 

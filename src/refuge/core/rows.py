@@ -1,0 +1,57 @@
+"""Inserts of the few rows written on every hot path, without the ORM's query building.
+
+Django spends a few hundred microseconds building and compiling each query; for the statements
+that run with every new encrypted record (its data keys) and every audited change (the chain's
+new entry) that is more than the database's own work. These helpers write exactly
+what Model.save(force_insert=True) would, through each field's own pre_save() and database
+preparation, for models whose primary key is set in Python (UUIDs; no AutoField). They send no
+signals: Refuge uses none (docs/development/style.md). See docs/decisions/0008.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models, router
+
+_MAX_PARAMETERS = 10_000
+
+
+def _insert(
+    connection: Any, meta: Any, fields: Sequence[Any], objs: Sequence[models.Model]
+) -> None:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for obj in objs:
+        params += [
+            field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields
+        ]
+    values = ", ".join([row] * len(objs))
+    # Names come from the model's _meta, every value is a parameter.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def insert(objs: Sequence[models.Model]) -> None:
+    """INSERT `objs` (instances of one model, primary keys set) in one statement."""
+    if not objs:
+        return
+    model = type(objs[0])
+    meta = model._meta
+    if isinstance(meta.pk, models.AutoField | models.BigAutoField | models.SmallAutoField):
+        raise TypeError(f"{meta.label} numbers its rows in the database: use save()")
+    if any(type(obj) is not model for obj in objs):
+        raise TypeError("insert() takes instances of one model")
+    connection = connections[router.db_for_write(model)]
+    fields = meta.concrete_fields
+    # Databases cap the parameters of one statement (SQLite 32,766, PostgreSQL 65,535).
+    per_statement = max(1, _MAX_PARAMETERS // len(fields))
+    for start in range(0, len(objs), per_statement):
+        _insert(connection, meta, fields, objs[start : start + per_statement])
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
