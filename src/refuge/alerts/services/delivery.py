@@ -50,7 +50,7 @@ from refuge.alerts.models import (
 )
 from refuge.alerts.notifier import Notifier, get_notifier
 from refuge.alerts.services import escalation
-from refuge.core import clock, jobs, wakeup
+from refuge.core import clock, jobs, rows, wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +212,7 @@ def _prepare(ids: Iterable[Any], now: dt.datetime) -> list[Outgoing]:
     """Build the messages of claimed notifications, one per recipient and channel (bundled up
     to the channel kind's limit). Ones nobody needs any more (the emergency was acknowledged or
     resolved meanwhile) are cancelled instead."""
-    rows = (
+    claimed = (
         Notification.objects.filter(pk__in=list(ids))
         .select_related("emergency", "emergency__caller", "recipient", "channel")
         .prefetch_related("emergency__people")
@@ -221,7 +221,7 @@ def _prepare(ids: Iterable[Any], now: dt.datetime) -> list[Outgoing]:
     channels_cache: dict[Any, list[StaffChannel]] = {}
     groups: dict[tuple[Any, ...], list[Notification]] = defaultdict(list)
     targets: dict[tuple[Any, ...], StaffChannel | None] = {}
-    for notification in rows:
+    for notification in claimed:
         emergency = notification.emergency
         if emergency.state != EmergencyState.OPEN or not notification.recipient.is_active:
             # Acknowledged or resolved meanwhile: cancelled; recipient's account closed: failed.
@@ -337,9 +337,11 @@ def _record_sent(items: Sequence[Outgoing], now: dt.datetime) -> None:
     size = {pk: len(item.notification_ids) for item in items for pk in item.notification_ids}
     kinds = {pk: item.channel_kind for item in items for pk in item.notification_ids}
     notifications = list(Notification.objects.filter(pk__in=list(size)).select_related("emergency"))
-    NotificationAttempt.objects.bulk_create(
-        NotificationAttempt(notification=n, channel_kind=kinds[n.pk], at=now, ok=True)
-        for n in notifications
+    rows.insert(
+        [
+            NotificationAttempt(notification=n, channel_kind=kinds[n.pk], at=now, ok=True)
+            for n in notifications
+        ]
     )
     Notification.objects.filter(pk__in=list(size)).update(
         state=Notification.State.SENT, sent_at=now, locked_until=None, last_error=""
@@ -347,24 +349,29 @@ def _record_sent(items: Sequence[Outgoing], now: dt.datetime) -> None:
     Emergency.objects.filter(
         pk__in={n.emergency_id for n in notifications}, first_notified_at__isnull=True
     ).update(first_notified_at=now)
-    EmergencyEvent.objects.bulk_create(
-        EmergencyEvent(
-            emergency=n.emergency,
-            kind=EmergencyEvent.Kind.NOTIFICATION_SENT,
-            at=now,
-            data={**_facts(n, kinds[n.pk]), **({"bundled": size[n.pk]} if size[n.pk] > 1 else {})},
-        )
-        for n in notifications
+    rows.insert(
+        [
+            EmergencyEvent(
+                emergency=n.emergency,
+                kind=EmergencyEvent.Kind.NOTIFICATION_SENT,
+                at=now,
+                data={
+                    **_facts(n, kinds[n.pk]),
+                    **({"bundled": size[n.pk]} if size[n.pk] > 1 else {}),
+                },
+            )
+            for n in notifications
+        ]
     )
 
 
 def _record_failure(item: Outgoing, error: str, now: dt.datetime) -> None:
-    rows = (
+    locked = (
         Notification.objects.select_for_update()
         .select_related("emergency", "recipient")
         .filter(pk__in=list(item.notification_ids))
     )
-    for notification in rows:
+    for notification in locked:
         NotificationAttempt.objects.create(
             notification=notification,
             channel_kind=item.channel_kind,

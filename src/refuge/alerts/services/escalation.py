@@ -38,7 +38,7 @@ from refuge.alerts.models import (
     OnCallRota,
     StaffChannel,
 )
-from refuge.core import clock, jobs
+from refuge.core import clock, jobs, rows
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
@@ -293,11 +293,16 @@ def fire_first_steps(fresh: Sequence[Emergency], now: dt.datetime) -> None:
         )
         if not recipients:
             logger.error("emergency %s: step 0 pages nobody (no active staff)", emergency.code)
-    Emergency.objects.bulk_update(
-        fresh, ["escalation_step", "escalation_round", "next_escalation_at"], batch_size=500
-    )
-    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
-    EmergencyEvent.objects.bulk_create(events)
+    plans: dict[tuple[Any, ...], list[Any]] = {}
+    for emergency in fresh:
+        plan = (emergency.escalation_step, emergency.escalation_round, emergency.next_escalation_at)
+        plans.setdefault(plan, []).append(emergency.pk)
+    for (step_index, round_, next_at), pks in plans.items():  # one UPDATE per policy, usually
+        Emergency.objects.filter(pk__in=pks).update(
+            escalation_step=step_index, escalation_round=round_, next_escalation_at=next_at
+        )
+    rows.insert(notifications)  # new emergencies: no notification of theirs can exist yet
+    rows.insert(events)
     audit.record_many(entries)
 
 
@@ -384,13 +389,13 @@ def _notify(
 ) -> list[Notification]:
     """Write the outbox rows, in the transaction that decided to notify."""
     kinds = [str(kind) for kind in step.get("channel_kinds") or []]
-    rows = [
+    made = [
         _notification(
             emergency, user, index=index, round_=round_, channel=first_channel(user, kinds), now=now
         )
         for user in recipients
     ]
-    return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return Notification.objects.bulk_create(made, ignore_conflicts=True)
 
 
 def _notification(

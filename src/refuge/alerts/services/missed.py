@@ -131,8 +131,15 @@ def _fire_all(schedules: list[CheckinSchedule], now: dt.datetime) -> None:
                 checkin_schedules.rule_of(schedule), missed=miss.deadline, grace=grace, now=now
             ),
         )
-        schedule.updated_at = now
-    CheckinSchedule.objects.bulk_update(schedules, ["next_deadline", "alert_at", "updated_at"])
+    # One UPDATE per distinct new deadline (a surge of one daily time shares one), never
+    # bulk_update's CASE per row.
+    moved: dict[tuple[Any, ...], list[Any]] = {}
+    for schedule in schedules:
+        moved.setdefault((schedule.next_deadline, schedule.alert_at), []).append(schedule.pk)
+    for (next_deadline, alert_at), pks in moved.items():
+        CheckinSchedule.objects.filter(pk__in=pks).update(
+            next_deadline=next_deadline, alert_at=alert_at, updated_at=now
+        )
     audit.record_many(
         [
             audit.Entry(

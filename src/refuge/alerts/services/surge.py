@@ -22,7 +22,7 @@ from django.db.models import Q
 from refuge.alerts.models import ACTIVE_STATES, Alert, Emergency, EmergencyEvent, EmergencyState
 from refuge.alerts.services import emergencies, escalation
 from refuge.cases.models import Case
-from refuge.core import clock, wakeup
+from refuge.core import clock, rows, wakeup
 from refuge.core.ids import random_code
 from refuge.people.models import ProtectedPerson
 from refuge.security import audit
@@ -93,15 +93,15 @@ def _open_cases(people: list[Any]) -> dict[Any, list[Case]]:
     """Each person's open cases, oldest first (as `raise_alert` links them)."""
     found: dict[Any, list[Case]] = {pk: [] for pk in people}
     through = Case.people.through
-    rows = (
+    links = (
         through.objects.filter(
             protectedperson_id__in=people, case__status__in=emergencies.OPEN_CASE_STATUSES
         )
         .select_related("case")
         .order_by("case__created_at")
     )
-    for row in rows:
-        found[row.protectedperson_id].append(row.case)
+    for link in links:
+        found[link.protectedperson_id].append(link.case)
     return found
 
 
@@ -164,7 +164,7 @@ def _open_all(fresh: Sequence[AlertSpec], cases: dict[Any, list[Case]]) -> None:
                 location_key=location_key,
             )
         )
-    Emergency.objects.bulk_create(opened)
+    rows.insert(opened)
     Emergency.people.through.objects.bulk_create(
         Emergency.people.through(emergency_id=e.pk, protectedperson_id=s.person.pk)
         for e, s in zip(opened, fresh, strict=True)
@@ -174,7 +174,7 @@ def _open_all(fresh: Sequence[AlertSpec], cases: dict[Any, list[Case]]) -> None:
         for e, s in zip(opened, fresh, strict=True)
         for case in cases[s.person.pk]
     )
-    alerts = Alert.objects.bulk_create(
+    alerts = [
         Alert(
             emergency=e,
             source=s.source,
@@ -184,15 +184,23 @@ def _open_all(fresh: Sequence[AlertSpec], cases: dict[Any, list[Case]]) -> None:
             dedupe_key=s.dedupe_key,
         )
         for e, s in zip(opened, fresh, strict=True)
-    )
-    EmergencyEvent.objects.bulk_create(
-        EmergencyEvent(
-            emergency=e,
-            kind=EmergencyEvent.Kind.OPENED,
-            at=now,
-            data={"alert": str(a.pk), "source": s.source, "priority": s.priority, "late": s.late},
-        )
-        for e, a, s in zip(opened, alerts, fresh, strict=True)
+    ]
+    rows.insert(alerts)
+    rows.insert(
+        [
+            EmergencyEvent(
+                emergency=e,
+                kind=EmergencyEvent.Kind.OPENED,
+                at=now,
+                data={
+                    "alert": str(a.pk),
+                    "source": s.source,
+                    "priority": s.priority,
+                    "late": s.late,
+                },
+            )
+            for e, a, s in zip(opened, alerts, fresh, strict=True)
+        ]
     )
     audit.record_many(
         [
