@@ -22,7 +22,7 @@ from refuge.alerts.models import (
     StaffChannel,
 )
 from refuge.alerts.notifier import NotifierError, apprise_url
-from refuge.alerts.services import delivery, emergencies, escalation, response
+from refuge.alerts.services import delivery, delivery_records, emergencies, escalation, response
 from refuge.core import clock
 from tests.alerts.conftest import CALL_TIME
 from tests.conftest import BIRCH_NAME, BIRCH_PHONE, FALCON_NAME, FALCON_PHONE, FLAT_ADDRESS, Cast
@@ -253,7 +253,7 @@ def test_a_crash_after_sending_means_sent_again_after_the_lease_never_lost(
     def crash(items, now):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt  # the worker dies between "sent" and "recorded"
 
-    monkeypatch.setattr(delivery, "_record_sent", crash)
+    monkeypatch.setattr(delivery_records, "_record_sent", crash)
     with pytest.raises(KeyboardInterrupt):
         delivery.deliver_due()
     monkeypatch.undo()
@@ -525,3 +525,63 @@ def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
     release.set()
     assert delivery.drain(5) == 1  # the hung send finished: recorded
     assert Notification.objects.filter(state=Notification.State.SENT).count() == 2
+
+
+# --- the one worker of a SQLite database --------------------------------------------------------
+
+
+@pytest.fixture
+def sole_worker(monkeypatch):  # type: ignore[no-untyped-def]
+    from refuge.core import wakeup
+
+    monkeypatch.setattr(wakeup, "_sole_sqlite_worker", True)
+
+
+def test_the_sole_sqlite_worker_sends_without_writing_a_lease_first(
+    cast: Cast, recorder, at_call_time, sole_worker, monkeypatch
+):
+    import threading
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    release = threading.Event()
+    real_send = recorder.send
+
+    def hanging(**message):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        real_send(**message)
+
+    monkeypatch.setattr(recorder, "send", hanging)
+    _open(cast)
+    assert delivery.deliver_due(settle=0.05) == 1
+    assert Notification.objects.get().locked_until is None  # nothing written before the send
+    assert delivery.deliver_due(settle=0.05) == 0  # and not claimed twice while it is sent
+    release.set()
+    assert delivery.drain(5) == 1
+    assert Notification.objects.get().state == Notification.State.SENT
+    assert len(recorder.sent) == 1
+
+
+def test_a_send_the_busy_database_could_not_record_yet_is_kept_and_not_sent_again(
+    cast: Cast, recorder, at_call_time, sole_worker, monkeypatch
+):
+    from django.db import OperationalError
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    real_record = delivery_records.record
+    busy = {"left": 1}
+
+    def locked_once(results):  # type: ignore[no-untyped-def]
+        if busy["left"]:
+            busy["left"] -= 1
+            raise OperationalError("database is locked")  # SQLite's writer was busy
+        return real_record(results)
+
+    monkeypatch.setattr(delivery_records, "record", locked_once)
+    _open(cast)
+    assert delivery.deliver_due() == 1
+    assert Notification.objects.get().state == Notification.State.PENDING  # not recorded yet
+    assert delivery.deliver_due() == 0  # kept, so never claimed and sent again
+    assert len(recorder.sent) == 1
+    assert Notification.objects.get().state == Notification.State.SENT  # recorded this time

@@ -212,3 +212,16 @@ def test_a_failing_wake_up_is_logged_and_never_raises(monkeypatch, caplog, db):
     monkeypatch.setattr(connection, "vendor", "sqlite")
     wakeup.wake_worker()
     assert "could not wake the worker (OSError)" in caplog.text
+
+
+def test_one_worker_per_sqlite_database_holds_the_lock(socket_listener, settings):
+    assert wakeup.sole_sqlite_worker()
+    with pytest.raises(wakeup.AddressInUseError):
+        wakeup.SocketListener(wakeup.socket_address() + "-other")  # the lock, not the socket
+    socket_listener.close()
+    assert not wakeup.sole_sqlite_worker()
+    again = wakeup.SocketListener(wakeup.socket_address())  # released with the first
+    try:
+        assert wakeup.sole_sqlite_worker()
+    finally:
+        again.close()

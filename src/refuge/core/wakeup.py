@@ -8,7 +8,8 @@ A service that makes work due now (an emergency opened, a job queued to run at o
   its own (`Listener`); several workers are all woken and share the work through SKIP LOCKED.
 - SQLite: after the commit (`transaction.on_commit`), one datagram goes to the worker's Unix
   socket, `worker.sock` under REFUGE_VAR_DIR (mode 0600 in the 0700 directory). SQLite has one
-  worker; a second one finds the socket taken and only polls.
+  worker, the holder of the exclusive lock on `worker.lock`; a second one finds it taken, is
+  not woken and claims only with leases, as on PostgreSQL.
 
 Nothing here is needed for correctness. The worker still polls every REFUGE_WORKER_POLL_SECONDS,
 and what a wake-up asks for is read from the database, not from the message (which carries
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import logging
 import os
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "refuge_worker"
 SOCKET_NAME = "worker.sock"
+LOCK_NAME = "worker.lock"
 # sockaddr_un holds 108 bytes; longer paths fall back to the abstract namespace (Linux).
 _MAX_SOCKET_PATH = 100
 _POKE = b"\x01"
@@ -158,14 +161,34 @@ class PollingListener(_Base):
         return bool(self._select(timeout))
 
 
+_sole_sqlite_worker = False
+
+
+def sole_sqlite_worker() -> bool:
+    """True in the one worker of a SQLite database: the process that holds the worker lock
+    (`worker.lock` under REFUGE_VAR_DIR) and the wake-up socket. It may skip what only several
+    workers need (the delivery's lease written before a send: services.delivery)."""
+    return _sole_sqlite_worker
+
+
 class SocketListener(_Base):
-    """SQLite: the datagram socket that `poke_local` sends to."""
+    """SQLite: the datagram socket that `poke_local` sends to, held with an exclusive lock on
+    `worker.lock` so that one worker at a time runs for a database (the lock goes with the
+    process, however it ends)."""
 
     def __init__(self, address: str | bytes) -> None:
+        global _sole_sqlite_worker  # noqa: PLW0603 - one worker loop per process
         super().__init__()
         self.address = address
-        self._socket = _bind(address)
+        self._lock_fd = _lock_worker(Path(settings.VAR_DIR) / LOCK_NAME)
+        try:
+            self._socket = _bind(address)
+        except BaseException:
+            os.close(self._lock_fd)
+            super().close()
+            raise
         self._selector.register(self._socket, selectors.EVENT_READ, "wake")
+        _sole_sqlite_worker = True
 
     def wait(self, timeout: float) -> bool:
         tags = self._select(timeout)
@@ -176,17 +199,31 @@ class SocketListener(_Base):
         return bool(tags)
 
     def close(self) -> None:
+        global _sole_sqlite_worker  # noqa: PLW0603 - one worker loop per process
+        _sole_sqlite_worker = False
         with contextlib.suppress(Exception):
             self._selector.unregister(self._socket)
         self._socket.close()
         if isinstance(self.address, str):
             with contextlib.suppress(OSError):
                 Path(self.address).unlink()
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)  # releases the lock
         super().close()
 
 
 class AddressInUseError(OSError):
-    """Another live worker listens on the SQLite wake-up socket."""
+    """Another live worker runs for this SQLite database (its lock or socket is taken)."""
+
+
+def _lock_worker(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        raise AddressInUseError(errno.EADDRINUSE, "another worker holds the worker lock") from exc
+    return fd
 
 
 def _bind(address: str | bytes) -> socket.socket:

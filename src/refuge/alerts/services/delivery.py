@@ -28,69 +28,41 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
-from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 
 from refuge.alerts import messages
 from refuge.alerts.models import (
-    Emergency,
-    EmergencyEvent,
     EmergencyState,
     Notification,
-    NotificationAttempt,
     StaffChannel,
 )
 from refuge.alerts.notifier import Notifier, get_notifier
-from refuge.alerts.services import escalation
-from refuge.core import clock, jobs, rows, wakeup
+from refuge.alerts.services import delivery_records, escalation
+from refuge.alerts.services.delivery_records import (
+    Outgoing,
+    Result,
+    lease,
+)
+from refuge.core import clock, jobs, wakeup
 
 logger = logging.getLogger(__name__)
 
-BACKOFF_BASE = dt.timedelta(seconds=15)
-BACKOFF_MAX = dt.timedelta(minutes=5)
-FAILOVER_AFTER = 2
 SEND_THREADS = 8
 DEFAULT_LIMIT = 200
 SETTLE_SECONDS = 1.0
-_ERROR_LIMIT = 500
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message, ready to send: everything the send needs, nothing more. It carries one
-    notification, or several for the same recipient and channel (a bundle)."""
-
-    notification_ids: tuple[Any, ...]
-    channel_id: Any
-    channel_kind: str
-    target: str
-    title: str
-    body: str
-    lease_until: dt.datetime
-
-
-@dataclass(frozen=True)
-class Result:
-    item: Outgoing
-    sent: bool
-    error: str  # empty when not sent because the lease ran out: nothing to record
-
-
-def backoff(attempts: int) -> dt.timedelta:
-    """Delay after `attempts` failed tries: 15 s, 30 s, 60 s, ... capped at 5 min."""
-    return min(BACKOFF_BASE * (1 << min(max(attempts - 1, 0), 10)), BACKOFF_MAX)
-
-
-def lease() -> dt.timedelta:
-    return dt.timedelta(seconds=int(settings.DELIVERY_LEASE_SECONDS))
+# The one SQLite worker records a finished send only if the database is free this soon ...
+RECORD_WAIT_MS = 20
+# ... unless a result has waited this long already (seconds).
+RECORD_AT_LATEST = 5.0
 
 
 def next_attempt() -> dt.datetime | None:
@@ -113,6 +85,9 @@ def next_attempt() -> dt.datetime | None:
 _pool_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _in_flight: dict[Future[Result], Outgoing] = {}
+# Sends that finished but are not recorded yet: SQLite's one writer was busy (a burst of SOS
+# being written), and the worker does not wait for it before claiming the next messages.
+_unrecorded: list[Result] = []
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -132,17 +107,17 @@ def _submit(notifier: Notifier, item: Outgoing) -> Future[Result]:
     return future
 
 
-def _take_finished() -> list[Result]:
-    with _pool_lock:
-        finished = [future for future in _in_flight if future.done()]
-        for future in finished:
-            del _in_flight[future]
+def _take_finished_locked() -> list[Result]:
+    finished = [future for future in _in_flight if future.done()]
+    for future in finished:
+        del _in_flight[future]
     return [future.result() for future in finished]
 
 
 def _sending_ids() -> list[Any]:
     with _pool_lock:
-        return [pk for item in _in_flight.values() for pk in item.notification_ids]
+        items = [*_in_flight.values(), *(result.item for result in _unrecorded)]
+    return [pk for item in items for pk in item.notification_ids]
 
 
 def in_flight() -> int:
@@ -156,7 +131,7 @@ def drain(timeout: float) -> int:
     with _pool_lock:
         running = list(_in_flight)
     wait_for_futures(running, timeout=timeout)
-    return _record(_take_finished())
+    return _record_finished(wait=True)
 
 
 # --- one tick -------------------------------------------------------------------------------------
@@ -174,14 +149,14 @@ def deliver_due(
     to `settle` seconds for their channels to answer (None: until every one has answered or
     timed out). Returns how many were claimed."""
     now = now or clock.now()
-    _record(_take_finished())
+    _record_finished(wait=False)
     claimed = _claim(now, limit)
     if claimed:
         outgoing = _prepare(claimed, now)
         notifier = get_notifier()
         futures = [_submit(notifier, item) for item in outgoing]
         wait_for_futures(futures, timeout=settle)
-        _record(_take_finished())
+        _record_finished(wait=False)
     return len(claimed)
 
 
@@ -198,6 +173,13 @@ def _claim(now: dt.datetime, limit: int) -> list[Any]:
         due = due.exclude(pk__in=sending)
     if not due.exists():
         return []  # the common case: no write transaction (on SQLite, no write lock)
+    if wakeup.sole_sqlite_worker():
+        # The one worker of a SQLite database needs no lease written before it sends: no
+        # other worker can claim, and the sends it has not recorded are excluded above. So
+        # it never waits for SQLite's one writer (busy with a burst of SOS) to page. After a
+        # crash the next worker sends them again at once: at least once, as everywhere.
+        ordered = due.order_by("-emergency__priority", "next_attempt_at")
+        return list(ordered.values_list("pk", flat=True)[:limit])
     with transaction.atomic():
         # Most urgent first: in a surge a top-priority page never waits behind older ones.
         ordered = due.order_by("-emergency__priority", "next_attempt_at")
@@ -225,7 +207,7 @@ def _prepare(ids: Iterable[Any], now: dt.datetime) -> list[Outgoing]:
         emergency = notification.emergency
         if emergency.state != EmergencyState.OPEN or not notification.recipient.is_active:
             # Acknowledged or resolved meanwhile: cancelled; recipient's account closed: failed.
-            _give_up(notification, cancelled=emergency.state != EmergencyState.OPEN)
+            delivery_records.give_up(notification, cancelled=emergency.state != EmergencyState.OPEN)
             continue
         channel = _usable_channel(notification, channels_cache)
         if channel is None:
@@ -242,7 +224,7 @@ def _prepare(ids: Iterable[Any], now: dt.datetime) -> list[Outgoing]:
         if channel is None:
             # A recipient with no active channel: a failed attempt, retried like any other.
             item = _outgoing(members, None, now)
-            _record([Result(item, sent=False, error="no active channel")])
+            delivery_records.record([Result(item, sent=False, error="no active channel")])
             continue
         limit = messages.BUNDLE_LIMITS.get(channel.kind, 1)
         outgoing.extend(
@@ -307,141 +289,42 @@ def _send(notifier: Notifier, item: Outgoing) -> Result:
             channel_kind=item.channel_kind, target=item.target, title=item.title, body=item.body
         )
     except Exception as exc:  # noqa: BLE001 - every failure of a channel is recorded and retried
-        return Result(item, sent=False, error=f"{item.channel_kind}: {jobs.describe_error(exc)}")
-    return Result(item, sent=True, error="")
+        error = f"{item.channel_kind}: {jobs.describe_error(exc)}"
+        return Result(item, sent=False, error=error, finished=time.monotonic())
+    return Result(item, sent=True, error="", finished=time.monotonic())
 
 
 # --- recording results ----------------------------------------------------------------------------
 
 
-def _record(results: Sequence[Result]) -> int:
-    """Record what the channels answered, all in one transaction. Returns how many
-    notifications were recorded."""
-    sent = [result.item for result in results if result.sent]
-    failed = [result for result in results if not result.sent and result.error]
-    if not sent and not failed:
+def _record_finished(*, wait: bool) -> int:
+    """Record the sends that finished. The one worker of a SQLite database records only if the
+    database is free within RECORD_WAIT_MS; otherwise it keeps the results (their notifications
+    are not claimed again meanwhile) and tries at its next tick, waiting as long as it takes
+    once the oldest is RECORD_AT_LATEST old."""
+    with _pool_lock:
+        results, _unrecorded[:] = [*_unrecorded, *_take_finished_locked()], []
+    if not results:
         return 0
-    now = clock.now()
-    with transaction.atomic():
-        _record_sent(sent, now)
-        for result in failed:
-            _record_failure(result.item, result.error, now)
-    return sum(len(item.notification_ids) for item in sent) + sum(
-        len(result.item.notification_ids) for result in failed
-    )
+    oldest = min((r.finished for r in results if r.finished), default=time.monotonic())
+    if wait or not wakeup.sole_sqlite_worker() or time.monotonic() - oldest > RECORD_AT_LATEST:
+        return delivery_records.record(results)
+    try:
+        with _short_busy_timeout():
+            return delivery_records.record(results)
+    except OperationalError:
+        with _pool_lock:
+            _unrecorded[:0] = results
+        return 0
 
 
-def _record_sent(items: Sequence[Outgoing], now: dt.datetime) -> None:
-    if not items:
-        return
-    size = {pk: len(item.notification_ids) for item in items for pk in item.notification_ids}
-    kinds = {pk: item.channel_kind for item in items for pk in item.notification_ids}
-    notifications = list(Notification.objects.filter(pk__in=list(size)).select_related("emergency"))
-    rows.insert(
-        [
-            NotificationAttempt(notification=n, channel_kind=kinds[n.pk], at=now, ok=True)
-            for n in notifications
-        ]
-    )
-    Notification.objects.filter(pk__in=list(size)).update(
-        state=Notification.State.SENT, sent_at=now, locked_until=None, last_error=""
-    )
-    Emergency.objects.filter(
-        pk__in={n.emergency_id for n in notifications}, first_notified_at__isnull=True
-    ).update(first_notified_at=now)
-    rows.insert(
-        [
-            EmergencyEvent(
-                emergency=n.emergency,
-                kind=EmergencyEvent.Kind.NOTIFICATION_SENT,
-                at=now,
-                data={
-                    **_facts(n, kinds[n.pk]),
-                    **({"bundled": size[n.pk]} if size[n.pk] > 1 else {}),
-                },
-            )
-            for n in notifications
-        ]
-    )
-
-
-def _record_failure(item: Outgoing, error: str, now: dt.datetime) -> None:
-    locked = (
-        Notification.objects.select_for_update()
-        .select_related("emergency", "recipient")
-        .filter(pk__in=list(item.notification_ids))
-    )
-    for notification in locked:
-        NotificationAttempt.objects.create(
-            notification=notification,
-            channel_kind=item.channel_kind,
-            at=now,
-            ok=False,
-            error=error[:_ERROR_LIMIT],
-        )
-        notification.attempts += 1
-        notification.last_error = error[:_ERROR_LIMIT]
-        notification.locked_until = None
-        if notification.state == Notification.State.PENDING:
-            _reschedule(notification, item, now)
-        notification.save(
-            update_fields=[
-                "attempts",
-                "last_error",
-                "locked_until",
-                "state",
-                "channel",
-                "next_attempt_at",
-            ]
-        )
-        escalation.event(
-            notification.emergency,
-            EmergencyEvent.Kind.NOTIFICATION_FAILED,
-            at=now,
-            data={
-                **_facts(notification, item.channel_kind),
-                "attempt": notification.attempts,
-                "next_attempt_at": notification.next_attempt_at.isoformat(),
-            },
-        )
-        logger.warning(
-            "notification %s failed (attempt %d): %s",
-            notification.pk,
-            notification.attempts,
-            error[:_ERROR_LIMIT],
-        )
-
-
-def _reschedule(notification: Notification, item: Outgoing, now: dt.datetime) -> None:
-    """Retry later, on the next channel after FAILOVER_AFTER failures on this one. Never gives
-    up while the emergency is open and the recipient active."""
-    delay = backoff(notification.attempts)
-    if notification.attempts % FAILOVER_AFTER == 0:
-        channels = escalation.channels_of(notification.recipient)
-        ids = [c.pk for c in channels]
-        if ids:
-            position = ids.index(item.channel_id) if item.channel_id in ids else -1
-            following = channels[(position + 1) % len(channels)]
-            if following.pk != item.channel_id:
-                delay = dt.timedelta(0)  # another channel: try it at once
-            notification.channel = following
-    notification.next_attempt_at = now + delay
-
-
-def _give_up(notification: Notification, *, cancelled: bool) -> None:
-    """Nobody needs this message any more: the emergency was acknowledged, resolved, or the
-    recipient's account was closed."""
-    Notification.objects.filter(pk=notification.pk, state=Notification.State.PENDING).update(
-        state=Notification.State.CANCELLED if cancelled else Notification.State.FAILED,
-        locked_until=None,
-    )
-
-
-def _facts(notification: Notification, channel_kind: str) -> dict[str, Any]:
-    return {
-        "notification": str(notification.pk),
-        "recipient": str(notification.recipient_id),
-        "channel": channel_kind,
-        "step": notification.step,
-        "round": notification.round,
-    }
+@contextmanager
+def _short_busy_timeout() -> Iterator[None]:
+    connection.ensure_connection()
+    raw = connection.connection
+    full = int(float(connection.settings_dict["OPTIONS"].get("timeout", 5)) * 1000)
+    raw.execute(f"PRAGMA busy_timeout = {RECORD_WAIT_MS}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {full}")

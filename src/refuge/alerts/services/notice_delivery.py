@@ -34,7 +34,8 @@ from refuge.alerts import notice_messages
 from refuge.alerts.models import NoticeDelivery, StaffChannel
 from refuge.alerts.notifier import Notifier, get_notifier
 from refuge.alerts.services import escalation
-from refuge.alerts.services.delivery import FAILOVER_AFTER, SEND_THREADS, backoff, lease
+from refuge.alerts.services.delivery import SEND_THREADS
+from refuge.alerts.services.delivery_records import FAILOVER_AFTER, backoff, lease
 from refuge.core import clock, jobs
 
 logger = logging.getLogger(__name__)
