@@ -171,3 +171,44 @@ def test_a_case_team_first_step_pages_each_emergencys_own_team(cast: Cast, at_ca
 
     assert paged(cast.falcon) == {"caseworker", "lawyer"}
     assert paged(outsider_person) == {"outsider"}
+
+
+def test_two_people_of_one_case_missing_together_open_one_emergency(
+    cast: Cast, default_policy, at_call_time
+):
+    assert surge.raise_alerts([_spec(cast.falcon), _spec(cast.birch)]) == 2
+    emergency = Emergency.objects.get()  # as raise_alert one by one: BIRCH joins FALCON's
+    assert emergency.alerts.count() == 2
+    assert Notification.objects.filter(emergency=emergency).count() == 1
+
+
+def test_people_already_in_emergencies_join_them_in_bulk(
+    cast: Cast, default_policy, at_call_time
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (3, 30):
+        people = [PersonFactory() for _ in range(size)]
+        for person in people:
+            emergencies.raise_alert(
+                source=EmergencySource.SOS,
+                people=[person],
+                priority=Priority.LOW,
+                reported_at=clock.now(),
+                dedupe_key=f"sos:{person.pk}",
+            )
+        paged = Notification.objects.count()
+        with CaptureQueriesContext(connection) as queries:
+            assert surge.raise_alerts([_spec(p) for p in people]) == size
+        counts.append(len(queries.captured_queries))
+        assert Notification.objects.count() == paged  # nobody paged again
+        for person in people:
+            emergency = Emergency.objects.get(people=person)
+            assert emergency.priority == Priority.HIGH  # raised to the missed check-in's
+            assert emergency.alerts.count() == 2
+            assert emergency.events.filter(kind=EmergencyEvent.Kind.JOINED).count() == 1
+    assert counts[1] <= counts[0] + 5
+    assert AuditEntry.objects.filter(action="refuge.alerts.emergency.joined").count() == 33
+    assert audit.verify().ok

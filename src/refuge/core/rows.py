@@ -15,29 +15,29 @@ from typing import Any
 
 from django.db import connections, models, router
 
-_MAX_PARAMETERS = 10_000
-
 
 def _insert(
     connection: Any, meta: Any, fields: Sequence[Any], objs: Sequence[models.Model]
 ) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params: list[Any] = []
-    for obj in objs:
-        params += [
-            field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields
-        ]
-    values = ", ".join([row] * len(objs))
-    # Names come from the model's _meta, every value is a parameter.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {values}"  # noqa: S608
+    row = ", ".join(["%s"] * len(fields))
+    params = [
+        [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
+        for obj in objs
+    ]
+    # Names come from the model's _meta, every value is a parameter. One statement for all the
+    # rows: SQLite reuses it prepared, psycopg sends the rows in one pipeline.
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({row})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
 
 
 def insert(objs: Sequence[models.Model]) -> None:
-    """INSERT `objs` (instances of one model, primary keys set) in one statement."""
+    """INSERT `objs` (instances of one model, primary keys set) with one statement."""
     if not objs:
         return
     model = type(objs[0])
@@ -47,11 +47,7 @@ def insert(objs: Sequence[models.Model]) -> None:
     if any(type(obj) is not model for obj in objs):
         raise TypeError("insert() takes instances of one model")
     connection = connections[router.db_for_write(model)]
-    fields = meta.concrete_fields
-    # Databases cap the parameters of one statement (SQLite 32,766, PostgreSQL 65,535).
-    per_statement = max(1, _MAX_PARAMETERS // len(fields))
-    for start in range(0, len(objs), per_statement):
-        _insert(connection, meta, fields, objs[start : start + per_statement])
+    _insert(connection, meta, meta.concrete_fields, objs)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

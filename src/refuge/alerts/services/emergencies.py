@@ -303,7 +303,9 @@ def _join(
     if priority > emergency.priority:
         emergency.priority = priority
         changed.append("priority")
-    if notes.keys_open(emergency, "data_key", "location_key"):
+    if not (heard or location_hint):
+        pass  # nothing to add to the emergency's texts: its keys stay closed
+    elif notes.keys_open(emergency, "data_key", "location_key"):
         if heard:
             emergency.heard = _appended(emergency.heard, heard)
             changed.append("heard_ct")

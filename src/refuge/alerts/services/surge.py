@@ -1,12 +1,14 @@
 """Raising a surge of alerts at once: a thousand check-ins missed in the same minute.
 
 `raise_alerts` does what as many `emergencies.raise_alert` calls would, in one transaction whose
-number of queries does not grow with the alerts that open new emergencies (the common case in a
-surge: one person each): dedupe keys and active emergencies read once, data keys, emergencies,
-their people and cases, alerts, events and audit entries each written with one INSERT, and the
-first escalation step fired for all of them together (`escalation.fire_first_steps`). An alert
-about a person or case that already has an active emergency joins it, as always, through
-`raise_alert` itself; so does a second alert for a person in the same batch.
+number of queries does not grow with the alerts: dedupe keys and active emergencies read once;
+for alerts that open new emergencies (one person each), data keys, emergencies, their people and
+cases, alerts, events and audit entries each written with one statement, and the first
+escalation step fired for all of them together (`escalation.fire_first_steps`); alerts about a
+person or case already in an active emergency join it the same way (the alert, the JOINED
+event, the audit entry, a priority raised if the alert's is higher; nobody is paged again).
+What a batch cannot settle in bulk goes through `raise_alert` itself, after the rest: a second
+alert for a person of the same batch, or a person whose case another alert of the batch opens.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from refuge.alerts.models import ACTIVE_STATES, Alert, Emergency, EmergencyEvent, EmergencyState
@@ -61,21 +63,28 @@ def raise_alerts(specs: Sequence[AlertSpec]) -> int:
                 "dedupe_key", flat=True
             )
         )
-        busy = _people_with_active_emergencies(specs, cases)
+        active = _active_emergencies(specs, cases)
         fresh: list[AlertSpec] = []
-        joining: list[AlertSpec] = []
+        joining: list[tuple[AlertSpec, Emergency]] = []
+        later: list[AlertSpec] = []
         seen: set[Any] = set()
+        opened_cases: set[Any] = set()
         for spec in specs:
             if spec.dedupe_key in known:
                 continue
             known.add(spec.dedupe_key)
-            if spec.person.pk in busy or spec.person.pk in seen:
-                joining.append(spec)
+            person_cases = {case.pk for case in cases[spec.person.pk]}
+            if spec.person.pk in seen or person_cases & opened_cases:
+                later.append(spec)  # joins what this batch opens for them
+            elif spec.person.pk in active:
+                joining.append((spec, active[spec.person.pk]))
             else:
                 fresh.append(spec)
+                opened_cases |= person_cases
             seen.add(spec.person.pk)
         _open_all(fresh, cases)
-        for spec in joining:  # rare in a surge; each joins (or opens) exactly as it always has
+        _join_all(joining, cases)
+        for spec in later:  # rare; each joins exactly as it always has
             emergencies.raise_alert(
                 source=spec.source,
                 people=[spec.person],
@@ -86,7 +95,7 @@ def raise_alerts(specs: Sequence[AlertSpec]) -> int:
             )
         if fresh:
             wakeup.wake_worker()
-    return len(fresh) + len(joining)
+    return len(fresh) + len(joining) + len(later)
 
 
 def _open_cases(people: list[Any]) -> dict[Any, list[Case]]:
@@ -105,21 +114,114 @@ def _open_cases(people: list[Any]) -> dict[Any, list[Case]]:
     return found
 
 
-def _people_with_active_emergencies(
+def _active_emergencies(
     specs: Sequence[AlertSpec], cases: dict[Any, list[Case]]
-) -> set[Any]:
+) -> dict[Any, Emergency]:
+    """The active emergency each person's alert joins, as `raise_alert` chooses it: the oldest
+    one about the person or one of their open cases. Locked, as `raise_alert` locks it."""
     people = [spec.person.pk for spec in specs]
+    active = Q(emergency__state__in=ACTIVE_STATES)
+    by_person = Emergency.people.through.objects.filter(
+        active, protectedperson_id__in=people
+    ).values_list("protectedperson_id", "emergency_id", "emergency__opened_at")
     case_ids = {case.pk for found in cases.values() for case in found}
-    active = Emergency.objects.filter(
-        Q(people__in=people) | Q(cases__in=case_ids), state__in=ACTIVE_STATES
+    by_case = Emergency.cases.through.objects.filter(active, case_id__in=case_ids).values_list(
+        "case_id", "emergency_id", "emergency__opened_at"
     )
-    busy_people = set(active.values_list("people", flat=True))
-    busy_cases = set(active.values_list("cases", flat=True))
-    return {
-        pk
-        for pk in people
-        if pk in busy_people or any(case.pk in busy_cases for case in cases.get(pk, []))
-    }
+    candidates: dict[Any, list[tuple[dt.datetime, Any]]] = {pk: [] for pk in people}
+    for person, emergency, opened in by_person:
+        candidates[person].append((opened, emergency))
+    of_case: dict[Any, list[tuple[dt.datetime, Any]]] = {}
+    for case_id, emergency, opened in by_case:
+        of_case.setdefault(case_id, []).append((opened, emergency))
+    chosen: dict[Any, Any] = {}
+    for person, own in candidates.items():
+        found = own + [hit for case in cases.get(person, []) for hit in of_case.get(case.pk, [])]
+        if found:
+            chosen[person] = min(found)[1]
+    locked = Emergency.objects.filter(pk__in=set(chosen.values()))
+    if connection.vendor == "postgresql":
+        locked = locked.select_for_update()
+    emergencies_by_pk = {e.pk: e for e in locked}
+    return {person: emergencies_by_pk[pk] for person, pk in chosen.items()}
+
+
+def _join_all(joining: Sequence[tuple[AlertSpec, Emergency]], cases: dict[Any, list[Case]]) -> None:
+    """What `raise_alert` does when an alert joins (`emergencies._join`), for many at once."""
+    if not joining:
+        return
+    alerts = [
+        Alert(
+            emergency=e,
+            source=s.source,
+            person=s.person,
+            raised_at=s.reported_at,
+            late=s.late,
+            dedupe_key=s.dedupe_key,
+        )
+        for s, e in joining
+    ]
+    rows.insert(alerts)
+    raised: dict[Any, int] = {}
+    for spec, emergency in joining:
+        if spec.priority > max(emergency.priority, raised.get(emergency.pk, 0)):
+            raised[emergency.pk] = spec.priority
+    by_priority: dict[int, list[Any]] = {}
+    for pk, priority in raised.items():
+        by_priority.setdefault(priority, []).append(pk)
+    for priority, pks in by_priority.items():  # one UPDATE per priority raised to
+        Emergency.objects.filter(pk__in=pks, priority__lt=priority).update(
+            priority=priority, updated_at=clock.now()
+        )
+    Emergency.people.through.objects.bulk_create(
+        [
+            Emergency.people.through(emergency_id=e.pk, protectedperson_id=s.person.pk)
+            for s, e in joining
+        ],
+        ignore_conflicts=True,
+    )
+    Emergency.cases.through.objects.bulk_create(
+        [
+            Emergency.cases.through(emergency_id=e.pk, case_id=case.pk)
+            for s, e in joining
+            for case in cases[s.person.pk]
+        ],
+        ignore_conflicts=True,
+    )
+    now = clock.now()
+    rows.insert(
+        [
+            EmergencyEvent(
+                emergency=e,
+                kind=EmergencyEvent.Kind.JOINED,
+                at=now,
+                data={
+                    "alert": str(a.pk),
+                    "source": s.source,
+                    "priority": s.priority,
+                    "late": s.late,
+                    "people": [s.person.pseudonym],
+                },
+            )
+            for (s, e), a in zip(joining, alerts, strict=True)
+        ]
+    )
+    audit.record_many(
+        [
+            audit.Entry(
+                "refuge.alerts.emergency.joined",
+                obj=e,
+                detail={
+                    "code": e.code,
+                    "alert": str(a.pk),
+                    "source": s.source,
+                    "late": s.late,
+                    "priority": max(e.priority, raised.get(e.pk, 0)),
+                },
+            )
+            for (s, e), a in zip(joining, alerts, strict=True)
+        ]
+    )
 
 
 def _codes(count: int) -> list[str]:
