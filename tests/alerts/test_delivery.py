@@ -532,7 +532,12 @@ def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
 
 @pytest.fixture
 def sole_worker(monkeypatch):  # type: ignore[no-untyped-def]
+    from django.db import connection
+
     from refuge.core import wakeup
+
+    if connection.vendor != "sqlite":
+        pytest.skip("only a SQLite database has a sole worker")
 
     monkeypatch.setattr(wakeup, "_sole_sqlite_worker", True)
 

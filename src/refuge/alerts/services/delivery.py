@@ -320,6 +320,10 @@ def _record_finished(*, wait: bool) -> int:
 
 @contextmanager
 def _short_busy_timeout() -> Iterator[None]:
+    """SQLite only: wait RECORD_WAIT_MS for the writer's lock instead of the full timeout."""
+    if connection.vendor != "sqlite":
+        yield
+        return
     connection.ensure_connection()
     raw = connection.connection
     full = int(float(connection.settings_dict["OPTIONS"].get("timeout", 5)) * 1000)
