@@ -143,6 +143,17 @@ def test_the_worker_sends_them_on_its_tick(cast: Cast, coordinators, recorder):
     assert len(recorder.sent) == 2
 
 
+def test_a_tick_with_no_notice_due_only_reads(cast: Cast, coordinators, recorder):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert notice_delivery.deliver_due_notices() == 0
+    # One read, no transaction: on SQLite a transaction takes the write lock (BEGIN IMMEDIATE)
+    # and the worker's every tick would queue behind a surge of SOS being written.
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT"]
+
+
 def test_a_failed_send_is_retried_with_backoff_then_on_the_next_channel(
     cast: Cast, coordinators, recorder, at_call_time
 ):

@@ -99,12 +99,16 @@ def deliver_due_notices(now: dt.datetime | None = None, limit: int = DEFAULT_LIM
 
 
 def _claim(now: dt.datetime, limit: int) -> list[uuid.UUID]:
+    due = NoticeDelivery.objects.filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+        state=NoticeDelivery.State.PENDING,
+        next_attempt_at__lte=now,
+    ).order_by("next_attempt_at")
+    if not due.exists():
+        # The common case, on every tick of the worker: a read only. A transaction here would
+        # take SQLite's write lock (BEGIN IMMEDIATE) and wait behind a surge of SOS for nothing.
+        return []
     with transaction.atomic():
-        due = NoticeDelivery.objects.filter(
-            Q(locked_until__isnull=True) | Q(locked_until__lte=now),
-            state=NoticeDelivery.State.PENDING,
-            next_attempt_at__lte=now,
-        ).order_by("next_attempt_at")
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("pk", flat=True)[:limit])
