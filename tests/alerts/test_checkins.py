@@ -230,6 +230,25 @@ def test_normal_and_duress_check_ins_return_identical_results(
     assert not Emergency.objects.exists()
 
 
+def test_only_a_duress_check_in_wakes_the_worker_and_both_queue_the_same_job(
+    cast: Cast, falcon_schedule, at_call_time, monkeypatch
+):
+    from refuge.core import wakeup
+
+    wakes: list[str] = []
+    monkeypatch.setattr(wakeup, "wake_worker", lambda: wakes.append("woken"))
+    checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
+    assert wakes == []  # its job does nothing: the worker's next tick is soon enough
+    checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
+    assert wakes == ["woken"]  # the alarm must not wait for the poll
+    rows = Job.objects.filter(name=checkins.FOLLOWUP_JOB).order_by("created_at")
+    normal, duress = (
+        {k: v for k, v in job.__dict__.items() if k in {"state", "run_after", "max_attempts"}}
+        for job in rows
+    )
+    assert normal == duress
+
+
 def test_the_duress_follow_up_opens_a_top_priority_emergency_silently(
     cast: Cast, falcon_schedule, at_call_time
 ):

@@ -158,7 +158,7 @@ def _record_while_locked(
         outcome=Checkin.Outcome.LOCKED,
         under_duress=under_duress,
     )
-    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
+    _follow_up(checkin)
     audit.record(
         "refuge.alerts.checkin.refused_while_locked",
         actor=None,
@@ -214,7 +214,7 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
         )
         changed += ["last_checkin_at", "next_deadline", "alert_at"]
     schedule.save(update_fields=changed)
-    jobs.enqueue(FOLLOWUP_JOB, {"checkin": checkin.pk}, idempotency_key=f"checkin:{checkin.pk}")
+    _follow_up(checkin)
     audit.record(
         "refuge.alerts.checkin.recorded",
         actor=None,
@@ -227,6 +227,22 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
         time_zone=schedule.time_zone,
         window_opens=window_opens(schedule),
         early=not counted,
+    )
+
+
+def _follow_up(checkin: Checkin) -> None:
+    """Queue the check-in's follow-up job: the same row for the normal and the duress PIN.
+
+    Only a duress check-in wakes the worker (on commit, after the answer is decided); a normal
+    one's job, which does nothing, waits for the worker's next tick. A wake-up is a datagram
+    or NOTIFY of a few microseconds that leaves no trace in the database, so neither the page
+    nor its timing nor a seized copy tells the two apart, and a thousand check-ins an hour do
+    not cost the worker a tick each (bench/README.md, "Check-ins")."""
+    jobs.enqueue(
+        FOLLOWUP_JOB,
+        {"checkin": checkin.pk},
+        idempotency_key=f"checkin:{checkin.pk}",
+        wake=checkin.under_duress,
     )
 
 
