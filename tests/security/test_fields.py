@@ -101,6 +101,25 @@ def test_a_new_records_keys_are_written_in_one_insert_under_the_current_kek():
 
 
 @pytest.mark.django_db
+def test_a_record_read_on_its_own_reads_all_its_key_rows_in_one_query():
+    person = PersonFactory(legal_name="Someone", address="Somewhere 1")
+    fresh = ProtectedPerson.objects.get(pk=person.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert (fresh.legal_name, fresh.address) == ("Someone", "Somewhere 1")
+    assert len(queries) == 1  # the record key and the location key together
+    assert '"security_datakey"' in queries[0]["sql"]
+
+
+@pytest.mark.django_db
+def test_a_record_read_with_its_keys_joined_reads_no_key_row_again():
+    person = PersonFactory(legal_name="Someone", address="Somewhere 1")
+    joined = ProtectedPerson.objects.select_related("data_key", "location_key").get(pk=person.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert (joined.legal_name, joined.address) == ("Someone", "Somewhere 1")
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db
 def test_a_rotation_in_another_process_is_seen_by_the_next_new_key():
     first = PersonFactory()
     # As a rotation started elsewhere would leave it: nothing in this process is told.
