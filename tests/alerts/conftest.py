@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -156,6 +157,9 @@ class SmtpSink:
 
         from aiosmtpd.controller import Controller
 
+        # aiosmtpd logs every connection at INFO from its own thread, also after the test that
+        # opened it has ended and pytest has closed the stream it was capturing.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.messages: list[tuple[str, list[str], str]] = []
         self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
         self.refuse = False

@@ -182,9 +182,7 @@ def test_two_people_of_one_case_missing_together_open_one_emergency(
     assert Notification.objects.filter(emergency=emergency).count() == 1
 
 
-def test_people_already_in_emergencies_join_them_in_bulk(
-    cast: Cast, default_policy, at_call_time
-):
+def test_people_already_in_emergencies_join_them_in_bulk(cast: Cast, default_policy, at_call_time):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
