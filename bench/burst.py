@@ -64,14 +64,32 @@ def _busy(names: list[str]) -> None:
         )
 
 
+def _wait_paged(site: livesite.Site, names: set[str], *, since: int, timeout: float) -> None:
+    """Until every one of `names` is named in a message received after the first `since`."""
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        named: set[str] = set()
+        for received in site.sink.snapshot()[since:]:
+            named.update(_PSEUDONYM.findall(livesite.text_of(received.raw)))
+        if names <= named:
+            return
+        site.check_alive()
+        time.sleep(0.05)
+    raise BenchmarkError(f"the busy people's SOS were not all paged within {timeout:g} s")
+
+
 def measure(site: livesite.Site, scale: Scale, progress: Progress = print) -> list[Metric]:
     count, busy_count = scale.burst, scale.burst_busy
     progress(f"A burst of {count:,} check-ins missed at the same moment ({busy_count} joining)")
     deadline = clock.now() + dt.timedelta(seconds=LEAD_S + 4)
     names = _people(count, deadline)
     busy = names[:busy_count]
+    before_busy = site.sink.count()
     _busy(busy)
-    # Everything before the burst has been paged; only the burst's messages are counted.
+    # Everything before the burst has been paged (the busy people's SOS first: a quiet sink
+    # alone would not say so, their pages may not have started yet); only the burst's
+    # messages are counted.
+    _wait_paged(site, set(busy), since=before_busy, timeout=scale.burst_timeout_s)
     site.sink.wait_quiet(seconds=1.0, timeout=60.0)
     first_message = site.sink.count()
     at = clock.now() + dt.timedelta(seconds=LEAD_S)

@@ -251,6 +251,11 @@ def measure_sos(
     call_to_notify = [
         (seen[c.key] - opened[c.key]) * 1000 for c in logged if c.key in seen and c.key in opened
     ]
+    round_of = {m.pseudonym: index for index, chunk in enumerate(rounds) for m in chunk}
+    round_lags: list[list[float]] = [[] for _ in rounds]
+    for s in accepted:
+        if s.key in seen and s.key in opened:
+            round_lags[round_of[s.key]].append((seen[s.key] - opened[s.key]) * 1000)
     if len(to_notify) < 2 or len(call_to_notify) < 2:
         raise BenchmarkError(
             f"only {len(to_notify)} of {len(members)} SOS and {len(call_to_notify)} of "
@@ -271,6 +276,7 @@ def measure_sos(
         missing=len(accepted) - len(to_notify),
         messages_at_sink=done,
         sos_to_notify_max_ms=round(max(to_notify), 1),
+        sos_to_notify_max_ms_per_round=[round(max(r), 1) if r else None for r in round_lags],
         end_to_end_p50_ms=round(p50(end_to_end), 1),
         request_p50_ms=round(p50(requests), 1),
         operator_calls=len(calls),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import email
 import email.policy
 import http.client
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -32,12 +33,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import sink_process
 from bench.caselist import BenchmarkError
 
 GUNICORN_WORKERS = 3
 GUNICORN_THREADS = 4
 SERVER = f"gunicorn, {GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1"
 WORKER_POLL_SECONDS = 2
+WEB_NICE = 5
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 SMTP_FROM = "refuge@bench.example.org"
@@ -93,28 +96,34 @@ def text_of(raw: str) -> str:
 
 @contextmanager
 def smtp_sink() -> Iterator[SmtpSink]:
-    import logging
-
-    from aiosmtpd.controller import Controller
-
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # a line per SMTP command otherwise
     sink = SmtpSink(port=free_port())
+    receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
+    process = multiprocessing.get_context("spawn").Process(
+        target=sink_process.serve, args=(sink.port, send), daemon=True
+    )
+    process.start()
+    send.close()
+    if not receive.poll(START_TIMEOUT_S) or receive.recv() is not None:
+        process.kill()
+        raise BenchmarkError("the SMTP sink did not start")
 
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-            del server, session
-            content = envelope.content
-            raw = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    def collect() -> None:
+        while True:
+            try:
+                at, wall, raw = receive.recv()
+            except (EOFError, OSError):
+                return
             with sink.lock:
-                sink.messages.append(Received(time.monotonic(), time.time(), raw))
-            return "250 OK"
+                sink.messages.append(Received(at, wall, raw))
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    reader = threading.Thread(target=collect, name="smtp-sink-reader", daemon=True)
+    reader.start()
     try:
         yield sink
     finally:
-        controller.stop()
+        process.terminate()
+        process.join(STOP_TIMEOUT_S)
+        reader.join(STOP_TIMEOUT_S)
 
 
 def child_environment(smtp_port: int) -> dict[str, str]:
@@ -205,6 +214,11 @@ def live_site() -> Iterator[Site]:
         env = child_environment(sink.port)
         port = free_port()
         gunicorn = [
+            # As deploy/systemd/refuge-web.service runs it (Nice=5): a surge of requests must
+            # not take the CPU from the worker that pages people.
+            "nice",
+            "-n",
+            str(WEB_NICE),
             sys.executable,
             "-m",
             "gunicorn",
