@@ -230,17 +230,18 @@ def test_normal_and_duress_check_ins_return_identical_results(
     assert not Emergency.objects.exists()
 
 
-def test_only_a_duress_check_in_wakes_the_worker_and_both_queue_the_same_job(
+def test_both_pins_signal_the_worker_alike_but_only_duress_asks_for_work(
     cast: Cast, falcon_schedule, at_call_time, monkeypatch
 ):
     from refuge.core import wakeup
 
-    wakes: list[str] = []
-    monkeypatch.setattr(wakeup, "wake_worker", lambda: wakes.append("woken"))
+    signals: list[bool] = []
+    monkeypatch.setattr(wakeup, "wake_worker", lambda *, work=True: signals.append(work))
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
-    assert wakes == []  # its job does nothing: the worker's next tick is soon enough
+    # The same signal, asking for nothing: its job does nothing, the next tick is soon enough.
+    assert signals == [False]
     checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
-    assert wakes == ["woken"]  # the alarm must not wait for the poll
+    assert signals == [False, True]  # the alarm must not wait for the poll
     rows = Job.objects.filter(name=checkins.FOLLOWUP_JOB).order_by("created_at")
     normal, duress = (
         {k: v for k, v in job.__dict__.items() if k in {"state", "run_after", "max_attempts"}}

@@ -61,6 +61,25 @@ def test_many_pokes_are_drained_by_one_wait(socket_listener):
     assert socket_listener.wait(0.01) is False  # one tick serves them all
 
 
+def test_an_idle_poke_is_taken_in_without_ending_the_wait(socket_listener):
+    wakeup.poke_local_idle()
+    assert socket_listener.wait(0.2) is False  # read, and the wait went on to its end
+    assert socket_listener.wait(0.01) is False  # nothing left behind
+
+
+def test_a_poke_among_idle_ones_ends_the_wait(socket_listener):
+    wakeup.poke_local_idle()
+    wakeup.poke_local()
+    wakeup.poke_local_idle()
+    assert socket_listener.wait(30) is True
+
+
+def test_an_idle_poke_then_a_real_one_ends_the_wait_at_the_real_one(socket_listener):
+    wakeup.poke_local_idle()
+    threading.Timer(0.05, wakeup.poke_local).start()
+    assert socket_listener.wait(30) is True
+
+
 def test_the_socket_file_is_private_to_the_workers_user(socket_listener):
     mode = Path(str(socket_listener.address)).stat().st_mode
     assert stat.S_ISSOCK(mode)
@@ -175,6 +194,21 @@ def test_postgres_notify_reaches_a_listener_on_commit_only():
         assert listener.wait(30) is True
         _enqueue_then_roll_back()
         assert listener.wait(0.2) is False  # rolled back: never delivered
+    finally:
+        listener.close()
+
+
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("audit_truncatable")
+def test_postgres_idle_notify_is_taken_in_without_ending_the_wait():
+    listener = wakeup.PostgresListener()
+    try:
+        wakeup.wake_worker(work=False)  # autocommit: sent at once
+        assert listener.wait(0.3) is False
+        wakeup.wake_worker(work=False)
+        wakeup.wake_worker()
+        assert listener.wait(30) is True
     finally:
         listener.close()
 

@@ -28,6 +28,7 @@ import os
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,21 +44,30 @@ SOCKET_NAME = "worker.sock"
 LOCK_NAME = "worker.lock"
 # sockaddr_un holds 108 bytes; longer paths fall back to the abstract namespace (Linux).
 _MAX_SOCKET_PATH = 100
-_POKE = b"\x01"
+# What a wake-up says: look for work, or nothing (a signal that costs its sender what a real
+# one costs, for callers whose every request must do the same work: see wake_worker).
+_POKE, _IDLE = b"\x01", b"\x00"
+_PAYLOAD = {True: "1", False: "0"}
 
 _sender_lock = threading.Lock()
 _sender: socket.socket | None = None
 
 
-def wake_worker() -> None:
+def wake_worker(*, work: bool = True) -> None:
     """Ask the worker to look for work as soon as the current transaction commits (at once when
-    there is none). Cheap, never raises, never blocks."""
+    there is none). Cheap, never raises, never blocks.
+
+    `work=False` sends the same signal, at the same cost, saying there is nothing to do: the
+    worker takes it in and goes on waiting without a tick. For requests that must not differ
+    by what they cost (a check-in with the duress PIN wakes the worker, one with the normal
+    PIN must send the same NOTIFY or datagram without making it tick for a job that does
+    nothing)."""
     try:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute(f"NOTIFY {CHANNEL}")
+                cursor.execute(f"NOTIFY {CHANNEL}, %s", [_PAYLOAD[work]])
         else:
-            transaction.on_commit(poke_local)
+            transaction.on_commit(poke_local if work else poke_local_idle)
     except Exception as exc:  # noqa: BLE001 - a wake-up is an optimisation; the poll remains
         logger.warning(
             "could not wake the worker (%s); it finds the work at its next poll", type(exc).__name__
@@ -76,6 +86,15 @@ def socket_address() -> str | bytes:
 
 def poke_local() -> None:
     """One datagram to the SQLite worker's socket; silently nothing when no worker listens."""
+    _send_datagram(_POKE)
+
+
+def poke_local_idle() -> None:
+    """The same datagram saying there is nothing to do (see wake_worker)."""
+    _send_datagram(_IDLE)
+
+
+def _send_datagram(message: bytes) -> None:
     global _sender  # noqa: PLW0603 - one sending socket per process, made on first use
     try:
         with _sender_lock:
@@ -83,7 +102,7 @@ def poke_local() -> None:
                 _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
                 _sender.setblocking(False)  # noqa: FBT003 - the socket API's own flag
             sender = _sender
-        sender.sendto(_POKE, socket_address())
+        sender.sendto(message, socket_address())
     except OSError as exc:
         # ENOENT/ECONNREFUSED: no worker now; EAGAIN: its buffer is full, so it is awake anyway.
         if exc.errno not in {errno.ENOENT, errno.ECONNREFUSED, errno.EAGAIN, errno.ENOTCONN}:
@@ -147,6 +166,21 @@ class _Base:
                     pass
         return tags
 
+    def _wait_for_work(self, timeout: float, take_in: Callable[[], bool]) -> bool:
+        """Wait until an interrupt, a wake-up that asks for work (`take_in` reads the ones
+        that arrived and says whether any did), or the end of `timeout`."""
+        ends = time.monotonic() + timeout
+        while True:
+            tags = self._select(ends - time.monotonic())
+            if "interrupt" in tags:
+                if "wake" in tags:
+                    take_in()
+                return True
+            if "wake" in tags and take_in():
+                return True
+            if not tags or time.monotonic() >= ends:
+                return False
+
     def close(self) -> None:
         self._selector.close()
         for fd in (self._pipe_r, self._pipe_w):
@@ -191,12 +225,15 @@ class SocketListener(_Base):
         _sole_sqlite_worker = True
 
     def wait(self, timeout: float) -> bool:
-        tags = self._select(timeout)
-        if "wake" in tags:
-            with contextlib.suppress(OSError):
-                while self._socket.recv(64):  # drain: one tick serves every wake-up so far
-                    pass
-        return bool(tags)
+        return self._wait_for_work(timeout, self._take_in)
+
+    def _take_in(self) -> bool:
+        """Drain the socket (one tick serves every wake-up so far); True if one asked for work."""
+        work = False
+        with contextlib.suppress(OSError):
+            while message := self._socket.recv(64):
+                work = work or message != _IDLE
+        return work
 
     def close(self) -> None:
         global _sole_sqlite_worker  # noqa: PLW0603 - one worker loop per process
@@ -305,17 +342,17 @@ class PostgresListener(_Base):
     def wait(self, timeout: float) -> bool:
         if self._conn is None:
             self._connect()  # once per wait at most: a poll interval between tries
-        tags = self._select(timeout)
-        if "wake" in tags and self._conn is not None:
-            self._drain()
-        return bool(tags)
+        return self._wait_for_work(timeout, self._drain)
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        """Read the notifications that arrived; True if one asked for work, or the listening
+        connection was lost (what was committed meanwhile is found by the tick)."""
+        work = False
         try:
             pgconn = self._conn.pgconn
             pgconn.consume_input()
-            while pgconn.notifies() is not None:
-                pass
+            while (notify := pgconn.notifies()) is not None:
+                work = work or notify.extra != _PAYLOAD[False].encode()
             if pgconn.status != psycopg.pq.ConnStatus.OK:
                 raise psycopg.OperationalError("listening connection lost")
         except psycopg.Error as exc:
@@ -324,6 +361,8 @@ class PostgresListener(_Base):
             logger.warning("worker wake-up connection lost (%s); reconnecting", type(exc).__name__)
             self._drop()
             self._connect()
+            return True
+        return work
 
     def close(self) -> None:
         self._drop()

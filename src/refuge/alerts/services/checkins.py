@@ -47,7 +47,7 @@ from refuge.alerts.services import (
     sos,
     source_windows,
 )
-from refuge.core import clock, jobs
+from refuge.core import clock, jobs, wakeup
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
@@ -233,17 +233,19 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
 def _follow_up(checkin: Checkin) -> None:
     """Queue the check-in's follow-up job: the same row for the normal and the duress PIN.
 
-    Only a duress check-in wakes the worker (on commit, after the answer is decided); a normal
-    one's job, which does nothing, waits for the worker's next tick. A wake-up is a datagram
-    or NOTIFY of a few microseconds that leaves no trace in the database, so neither the page
-    nor its timing nor a seized copy tells the two apart, and a thousand check-ins an hour do
-    not cost the worker a tick each (bench/README.md, "Check-ins")."""
+    Both send the worker the same signal on commit (one datagram, or one NOTIFY statement),
+    but only a duress check-in's asks for work: the worker ticks at once and the alarm is
+    raised within milliseconds. A normal check-in's job, which does nothing, waits for the
+    worker's next tick, so a thousand check-ins do not cost a thousand ticks (bench/README.md,
+    "Check-ins"). Neither the page, nor the work the request does, nor a seized copy of the
+    database tells the two apart."""
     jobs.enqueue(
         FOLLOWUP_JOB,
         {"checkin": checkin.pk},
         idempotency_key=f"checkin:{checkin.pk}",
-        wake=checkin.under_duress,
+        wake=False,
     )
+    wakeup.wake_worker(work=checkin.under_duress)
 
 
 def checkin_followup(*, checkin_id: Any) -> None:
