@@ -289,3 +289,23 @@ def test_worker_finishes_its_job_and_stops_on_sigterm(settings):
     # A deliberate stop removes the heartbeat, so the staff pages warn at once.
     assert not WorkerHeartbeat.objects.exists()
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+@pytest.mark.django_db
+def test_a_job_keyed_by_a_row_just_made_is_written_with_one_insert():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        job = jobs.enqueue("tests.record", {"n": 1}, idempotency_key="row:1", new_key=True)
+    statements = [q["sql"].split()[0] for q in queries]
+    assert [s for s in statements if s != "NOTIFY"] == ["INSERT"]  # no look-up, no savepoint
+    stored = Job.objects.get(idempotency_key="row:1")
+    assert (stored.pk, stored.payload, stored.state) == (job.pk, {"n": 1}, Job.State.QUEUED)
+
+
+@pytest.mark.django_db
+def test_new_key_without_a_key_is_refused_and_nothing_is_queued():
+    with pytest.raises(ValueError, match="needs the idempotency key"):
+        jobs.enqueue("tests.record", new_key=True)
+    assert not Job.objects.exists()

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from refuge.core import clock, wakeup
+from refuge.core import clock, rows, wakeup
 from refuge.core.models import Job
 
 logger = logging.getLogger(__name__)
@@ -210,6 +210,7 @@ def enqueue(
     idempotency_key: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     wake: bool = True,
+    new_key: bool = False,
 ) -> Job:
     """Queue job `name`. Call it inside the transaction of the change that needs the job: if that
     transaction rolls back, the job is gone with it. With an idempotency key, a job that was
@@ -217,36 +218,51 @@ def enqueue(
 
     A job due now wakes the worker on commit. `wake=False` lets it wait for the worker's next
     tick instead (at most the poll interval): for jobs queued by the thousand that have
-    nothing urgent to do, where a tick per job would cost more than the jobs."""
-    if name not in _handlers:
-        raise UnknownJobError(f"no handler is registered for job {name!r}")
-    if max_attempts < 1:
-        raise ValueError("max_attempts must be at least 1")
-    data = _clean_payload(payload or {})
-    if idempotency_key is not None:
-        if not _KEY_RE.match(idempotency_key):
-            raise ValueError("an idempotency key is ids and separators only, without blanks")
+    nothing urgent to do, where a tick per job would cost more than the jobs.
+
+    `new_key=True` says the idempotency key names a row this same transaction has just
+    created, so no job can hold it yet: it is not looked up, and the job is written with one
+    INSERT and no savepoint (for jobs queued on every check-in, inside its write lock)."""
+    _check_request(name, max_attempts, idempotency_key, new_key=new_key)
+    if idempotency_key is not None and not new_key:
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
     job = Job(
         name=name,
-        payload=data,
+        payload=_clean_payload(payload or {}),
         idempotency_key=idempotency_key,
         run_after=run_after or clock.now(),
         max_attempts=max_attempts,
     )
-    try:
-        with transaction.atomic():
-            job.save(force_insert=True)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        # Another transaction queued the same key between our check and our insert.
-        return Job.objects.get(idempotency_key=idempotency_key)
+    if new_key:
+        rows.insert([job])  # a clash would be a bug: it fails the caller's whole transaction
+    else:
+        try:
+            with transaction.atomic():
+                job.save(force_insert=True)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            # Another transaction queued the same key between our check and our insert.
+            return Job.objects.get(idempotency_key=idempotency_key)
     if wake and job.run_after <= clock.now():
         wakeup.wake_worker()
     return job
+
+
+def _check_request(
+    name: str, max_attempts: int, idempotency_key: str | None, *, new_key: bool
+) -> None:
+    if name not in _handlers:
+        raise UnknownJobError(f"no handler is registered for job {name!r}")
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    if idempotency_key is None:
+        if new_key:
+            raise ValueError("new_key=True needs the idempotency key it vouches for")
+    elif not _KEY_RE.match(idempotency_key):
+        raise ValueError("an idempotency key is ids and separators only, without blanks")
 
 
 def _due(now: dt.datetime) -> Q:

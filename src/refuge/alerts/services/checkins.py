@@ -47,7 +47,7 @@ from refuge.alerts.services import (
     sos,
     source_windows,
 )
-from refuge.core import clock, jobs, wakeup
+from refuge.core import clock, jobs, rows, wakeup
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
@@ -195,13 +195,14 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
     now = clock.now()
     rule = rule_of(schedule)
     counted = deadlines.counts(rule, checked_in_at=now, pending=schedule.next_deadline)
-    checkin = Checkin.objects.create(
+    checkin = Checkin(
         schedule=schedule,
         at=now,
         channel=channel,
         outcome=Checkin.Outcome.COUNTED if counted else Checkin.Outcome.EARLY,
         under_duress=under_duress,
     )
+    rows.insert([checkin])  # plain SQL: this runs inside SQLite's write lock (core.rows)
     schedule.failed_attempts = 0
     changed = ["failed_attempts", "updated_at"]
     if counted:
@@ -244,6 +245,7 @@ def _follow_up(checkin: Checkin) -> None:
         {"checkin": checkin.pk},
         idempotency_key=f"checkin:{checkin.pk}",
         wake=False,
+        new_key=True,  # the check-in row was made in this transaction
     )
     wakeup.wake_worker(work=checkin.under_duress)
 
