@@ -16,9 +16,8 @@ from typing import Any, NamedTuple, cast
 
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.utils import timezone
 
-from refuge.core import rows
+from refuge.core import clock, rows
 from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
@@ -116,7 +115,7 @@ def _new_keys(purposes: Sequence[str]) -> tuple[str, list[_NewKey]]:
     crypto = get_crypto()
     alias = router.db_for_write(DataKey)
     version = _current_kek_version(connections[alias])
-    now = timezone.now()
+    now = clock.now()
     made: list[_NewKey] = []
     for purpose in purposes:
         key_id = uuid.uuid4()
