@@ -129,8 +129,9 @@ def _verify(schedule: CheckinSchedule | None, pin: str, channel: str) -> _Attemp
     if schedule is None:
         pins.match(_NOBODY, pin, normal_hash="", duress_hash="")
         return _Attempt(pins.PinMatch.NONE, None)
-    locked = CheckinSchedule.objects.select_for_update(of=("self",)).select_related("person")
-    current = locked.get(pk=schedule.pk)
+    # The person is not joined: a check-in never needs it, and the rare paths that do (a
+    # lockout's alert, a cancelled SOS) read it then.
+    current = CheckinSchedule.objects.select_for_update().get(pk=schedule.pk)
     verdict = pins.match(
         str(current.pk), pin, normal_hash=current.pin_hash, duress_hash=current.duress_pin_hash
     )
