@@ -43,6 +43,7 @@ def test_a_commit_stays_in_the_log_until_a_tick_copies_it(fresh_tick):
     Team.objects.create(name="Team-in-the-log-1")
     assert not _in_database_file("Team-in-the-log-1")
     assert wal.checkpoint_tick(NOW) == 0
+    wal.wait(30)  # it runs in a thread of its own, off the tick's path
     assert _in_database_file("Team-in-the-log-1")
 
 
@@ -51,10 +52,24 @@ def test_ticks_within_a_second_checkpoint_once(fresh_tick, monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(wal.time, "monotonic", lambda: clock[0])
     wal.checkpoint_tick(NOW)
+    wal.wait(30)
     Team.objects.create(name="Team-in-the-log-2")
     clock[0] += 0.5
     wal.checkpoint_tick(NOW)
+    wal.wait(30)
     assert not _in_database_file("Team-in-the-log-2")
     clock[0] += 0.6
     wal.checkpoint_tick(NOW)
+    wal.wait(30)
     assert _in_database_file("Team-in-the-log-2")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_checkpoint_runs_off_the_ticks_thread(fresh_tick, monkeypatch):
+    import threading
+
+    seen: list[str] = []
+    monkeypatch.setattr(wal, "_checkpoint", lambda: seen.append(threading.current_thread().name))
+    wal.checkpoint_tick(NOW)
+    wal.wait(30)
+    assert seen == ["sqlite-checkpoint"]
