@@ -292,6 +292,21 @@ def test_worker_finishes_its_job_and_stops_on_sigterm(settings):
 
 
 @pytest.mark.django_db
+def test_a_second_ctrl_c_while_the_worker_stops_does_not_interrupt_its_cleanup(settings):
+    settings.WORKER_POLL_SECONDS = 1
+    jobs.enqueue("tests.sigterm_self", {"id": "b"})
+    # During the stop hooks (the sends being drained), a Ctrl-C as a terminal sends it.
+    jobs.register_stop("tests.ctrl_c", lambda: os.kill(os.getpid(), signal.SIGINT))
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        call_command("worker")  # returns normally: no KeyboardInterrupt
+    finally:
+        jobs._stop_hooks.pop("tests.ctrl_c", None)
+    assert not WorkerHeartbeat.objects.exists()  # the cleanup ran to its end
+    assert signal.getsignal(signal.SIGINT) is previous
+
+
+@pytest.mark.django_db
 def test_a_job_keyed_by_a_row_just_made_is_written_with_one_insert():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

@@ -90,12 +90,16 @@ class Command(BaseCommand):
         try:
             self._loop(batch)
         finally:
-            self._restore_signal_handlers(previous)
+            # Our handlers stay until the end: a second Ctrl-C or a SIGTERM while the sends are
+            # drained (Ctrl-C in a terminal reaches every process of the demo, which then stops
+            # its children) only asks again to stop, never raises in the middle of the cleanup.
             jobs.run_stop_hooks()
             wakeup.set_local_waker(None)
-            self._listener.close()
+            listener, self._listener = self._listener, None
+            listener.close()
             self._remove_heartbeat()
             self.stdout.write(f"worker {self._worker_id} stopped")
+            self._restore_signal_handlers(previous)
 
     @property
     def poll_seconds(self) -> int:
