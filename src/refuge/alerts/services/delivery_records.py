@@ -162,19 +162,30 @@ def _record_failure(item: Outgoing, error: str, now: dt.datetime) -> None:
 
 
 def _reschedule(notification: Notification, item: Outgoing, now: dt.datetime) -> None:
-    """Retry later, on the next channel after FAILOVER_AFTER failures on this one. Never gives
-    up while the emergency is open and the recipient active."""
-    delay = backoff(notification.attempts)
-    if notification.attempts % FAILOVER_AFTER == 0:
-        channels = escalation.channels_of(notification.recipient)
+    channel, notification.next_attempt_at = next_try(
+        notification.recipient, notification.attempts, item.channel_id, now
+    )
+    if channel is not None:
+        notification.channel = channel
+
+
+def next_try(
+    recipient: Any, attempts: int, channel_id: Any, now: dt.datetime
+) -> tuple[Any, dt.datetime]:
+    """After a failed send: the channel to try next (None: keep this one) and when. Backoff on
+    the same channel; after FAILOVER_AFTER failures the recipient's next channel, at once. Never
+    gives up (the emergency line's notifications and the coordinators' notices alike)."""
+    delay = backoff(attempts)
+    following = None
+    if attempts % FAILOVER_AFTER == 0:
+        channels = escalation.channels_of(recipient)
         ids = [c.pk for c in channels]
         if ids:
-            position = ids.index(item.channel_id) if item.channel_id in ids else -1
+            position = ids.index(channel_id) if channel_id in ids else -1
             following = channels[(position + 1) % len(channels)]
-            if following.pk != item.channel_id:
+            if following.pk != channel_id:
                 delay = dt.timedelta(0)  # another channel: try it at once
-            notification.channel = following
-    notification.next_attempt_at = now + delay
+    return following, now + delay
 
 
 def give_up(notification: Notification, *, cancelled: bool) -> None:

@@ -35,7 +35,7 @@ from refuge.alerts.models import NoticeDelivery, StaffChannel
 from refuge.alerts.notifier import Notifier, get_notifier
 from refuge.alerts.services import escalation
 from refuge.alerts.services.delivery import SEND_THREADS
-from refuge.alerts.services.delivery_records import FAILOVER_AFTER, backoff, lease
+from refuge.alerts.services.delivery_records import lease, next_try
 from refuge.core import clock, jobs
 
 logger = logging.getLogger(__name__)
@@ -224,17 +224,11 @@ def _record_failure(item: Outgoing, error: str) -> None:
 
 
 def _reschedule(delivery: NoticeDelivery, item: Outgoing, now: dt.datetime) -> None:
-    delay = backoff(delivery.attempts)
-    if delivery.attempts % FAILOVER_AFTER == 0:
-        channels = escalation.channels_of(delivery.recipient)
-        ids = [c.pk for c in channels]
-        if ids:
-            position = ids.index(item.channel_id) if item.channel_id in ids else -1
-            following = channels[(position + 1) % len(channels)]
-            if following.pk != item.channel_id:
-                delay = dt.timedelta(0)  # another channel: try it at once
-            delivery.channel = following
-    delivery.next_attempt_at = now + delay
+    channel, delivery.next_attempt_at = next_try(
+        delivery.recipient, delivery.attempts, item.channel_id, now
+    )
+    if channel is not None:
+        delivery.channel = channel
 
 
 def _finish(delivery: NoticeDelivery, state: str) -> None:
