@@ -68,32 +68,3 @@ def test_models_numbered_by_the_database_are_refused():
 def test_instances_of_two_models_are_refused():
     with pytest.raises(TypeError, match="one model"):
         rows.insert([_entry(1), DataKey(purpose="record", kek_version=1, wrapped=b"k")])
-
-
-def test_rows_given_as_values_are_stored_as_save_would_store_them():
-    import datetime as dt
-    import uuid
-
-    key_id, moment = uuid.uuid4(), dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
-    columns = ("id", "purpose", "kek_version", "wrapped", "created_at")
-    with CaptureQueriesContext(connection) as queries:
-        rows.insert_values(
-            DataKey,
-            columns,
-            [
-                (key_id, "record", 2, b"\x01", moment),
-                (uuid.uuid4(), "location", 2, b"\x02", moment),
-            ],
-        )
-    assert len(queries) == 1
-    stored = DataKey.objects.get(pk=key_id)
-    assert (stored.purpose, stored.kek_version, bytes(stored.wrapped)) == ("record", 2, b"\x01")
-    assert stored.created_at == moment
-
-
-def test_a_row_of_values_short_of_a_column_is_refused_and_nothing_is_written():
-    import uuid
-
-    with pytest.raises(ValueError, match="one value per column"):
-        rows.insert_values(DataKey, ("id", "purpose"), [(uuid.uuid4(), "record"), (uuid.uuid4(),)])
-    assert not DataKey.objects.exists()

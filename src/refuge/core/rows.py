@@ -1,8 +1,8 @@
 """Inserts of the few rows written on every hot path, without the ORM's query building.
 
 Django spends a few hundred microseconds building and compiling each query; for the statements
-that run with every new encrypted record (its data keys) and every audited change (the chain's
-new entry) that is more than the database's own work. These helpers write exactly
+that run with every audited change (the chain's new entry) and every check-in that is more than
+the database's own work. These helpers write exactly
 what Model.save(force_insert=True) would, through each field's own pre_save() and database
 preparation, for models whose primary key is set in Python (UUIDs; no AutoField). They send no
 signals: Refuge uses none (docs/development/style.md). See docs/decisions/0008.
@@ -51,36 +51,3 @@ def insert(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
-
-
-def insert_values(
-    model: type[models.Model], columns: Sequence[str], values: Sequence[Sequence[Any]]
-) -> None:
-    """INSERT rows given as values, one per name in `columns` (field names of `model`),
-    without building model instances: for rows written on every hot path whose instances
-    nobody uses. Each value goes through its field's database preparation, as in save(); a
-    field not named gets its column's default in the database, so name every field that has
-    a default only in Python (auto_now_add included)."""
-    if not values:
-        return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in columns]
-    if any(len(row) != len(fields) for row in values):
-        raise ValueError("every row needs one value per column")
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(str(field.column)) for field in fields)  # type: ignore[union-attr]
-    placeholders = ", ".join(["%s"] * len(fields))
-    params = [
-        [
-            field.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-            for field, value in zip(fields, row, strict=True)
-        ]
-        for row in values
-    ]
-    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({placeholders})"  # noqa: S608
-    with connection.cursor() as cursor:
-        if len(params) == 1:
-            cursor.execute(sql, params[0])
-        else:
-            cursor.executemany(sql, params)

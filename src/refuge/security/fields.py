@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, cast
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from refuge.core import clock, rows
+from refuge.core import clock
 from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
@@ -65,10 +65,8 @@ def _missing_key_fields(instance: models.Model) -> list[DataKeyField]:
 
 
 def _current_kek_version(connection: BaseDatabaseWrapper) -> int:
-    """The KEK version that wraps new keys, read for every call and never cached in the process:
-    a rotation started by another process must wrap every later key under its new version.
-    Plain SQL because this runs for every new record: the ORM's query building costs more than
-    the query itself (see docs/decisions/0008-hot-paths-and-sqlite-durability.md)."""
+    """The KEK version that wraps new keys, as stored now. Plain SQL because it runs whenever
+    the process's last known version is out of date (see _new_keys)."""
     table = connection.ops.quote_name(KeyRing._meta.db_table)
     column = connection.ops.quote_name("current_kek_version")
     pk = connection.ops.quote_name("id")
@@ -79,6 +77,14 @@ def _current_kek_version(connection: BaseDatabaseWrapper) -> int:
         ring, _created = KeyRing.objects.get_or_create(id=1)
         return ring.current_kek_version
     return int(row[0])
+
+
+# The KEK version each database last reported, per alias. Only a guess: the INSERT of new keys
+# checks it against the key ring in the same statement and writes nothing if a rotation has
+# moved on since, and the keys are then wrapped again under the version read afresh. So a new
+# record costs one statement for its keys, not a read and a write, and no key is ever written
+# under a version that was not current when it was written.
+_kek_version_seen: dict[str, int] = {}
 
 
 class _NewKey(NamedTuple):
@@ -112,21 +118,56 @@ def _new_keys(purposes: Sequence[str]) -> tuple[str, list[_NewKey]]:
 
     While sealed, the keys are wrapped for the intake key (their wrapped form names KEK version
     0) and this process can still use them for this write."""
-    crypto = get_crypto()
     alias = router.db_for_write(DataKey)
-    version = _current_kek_version(connections[alias])
+    connection = connections[alias]
+    version = _kek_version_seen.get(alias)
+    for _attempt in range(3):
+        if version is None:
+            version = _current_kek_version(connection)
+        made = _wrapped_keys(purposes, version)
+        if _insert_if_current(connection, made, version):
+            _kek_version_seen[alias] = version
+            return alias, made
+        version = None  # a rotation moved on (or the ring is new): read it and wrap again
+    raise RuntimeError("the KEK version kept changing while new data keys were written")
+
+
+def _wrapped_keys(purposes: Sequence[str], version: int) -> list[_NewKey]:
+    crypto = get_crypto()
     now = clock.now()
     made: list[_NewKey] = []
     for purpose in purposes:
         key_id = uuid.uuid4()
         dek, wrapped = crypto.new_data_key(KeyContext(str(key_id), purpose), kek_version=version)
         made.append(_NewKey(key_id, purpose, wrapped_key_version(wrapped), wrapped, dek, now))
-    rows.insert_values(
-        DataKey,
-        _KEY_COLUMNS,
-        [(k.id, k.purpose, k.kek_version, k.wrapped, k.created_at) for k in made],
+    return made
+
+
+def _insert_if_current(
+    connection: BaseDatabaseWrapper, made: Sequence[_NewKey], version: int
+) -> bool:
+    """INSERT the key rows `made` if `version` is still the key ring's current version; whether
+    they were written. One statement for all of them, so it writes every row or none."""
+    quote = connection.ops.quote_name
+    fields = [DataKey._meta.get_field(name) for name in _KEY_COLUMNS]
+    row = "(" + ", ".join(["%s"] * len(_KEY_COLUMNS)) + ")"
+    sql = (
+        f"INSERT INTO {quote(DataKey._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(name) for name in _KEY_COLUMNS)}) "
+        f"SELECT * FROM (VALUES {', '.join([row] * len(made))}) AS new_keys "
+        f"WHERE EXISTS (SELECT 1 FROM {quote(KeyRing._meta.db_table)} "
+        f"WHERE {quote('id')} = 1 AND {quote('current_kek_version')} = %s)"
     )
-    return alias, made
+    params: list[Any] = []
+    for key in made:
+        values = (key.id, key.purpose, key.kek_version, key.wrapped, key.created_at)
+        params += [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, version])
+        return bool(cursor.rowcount == len(made))
 
 
 def new_data_key(purpose: str) -> tuple[DataKey, bytes]:
