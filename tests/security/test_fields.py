@@ -1,10 +1,13 @@
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from refuge.core import rows
 from refuge.people.models import ProtectedPerson
 from refuge.security.crypto import DecryptionError, wrapped_key_version
-from refuge.security.fields import new_data_key
+from refuge.security.fields import new_data_key, new_data_keys, open_data_key
 from refuge.security.models import AuditEntry, DataKey, KeyRing
 from refuge.security.sealing import SealedError
 from tests.conftest import FALCON_NAME
@@ -93,6 +96,23 @@ def test_a_new_records_keys_are_one_statement_once_the_kek_version_is_known():
     key_queries = [q["sql"] for q in queries if "security_" in q["sql"]]
     assert len(key_queries) == 1  # both keys, checked against the key ring in the same INSERT
     assert key_queries[0].startswith('INSERT INTO "security_datakey"')
+
+
+@pytest.mark.django_db
+def test_more_new_keys_than_one_statement_carries_are_all_written():
+    count = 2 * rows.rows_per_statement(connection, 6) + 1  # five columns and the version
+    keys = new_data_keys("record", count)
+    assert DataKey.objects.filter(pk__in=[key.pk for key in keys]).count() == count
+    assert all(len(open_data_key(key)) == 32 for key in keys[:: count // 3])
+
+
+@pytest.mark.django_db
+def test_new_keys_are_numbered_in_time_order():
+    (first,) = new_data_keys("record", 1)
+    time.sleep(0.002)  # within a millisecond, ids are random
+    (second,) = new_data_keys("record", 1)
+    assert first.pk.version == 7
+    assert str(first.pk) < str(second.pk)
 
 
 @pytest.mark.django_db

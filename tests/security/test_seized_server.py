@@ -59,7 +59,7 @@ PIN_CONTEXTS = ("PIN {}", "pin={}", "pin: {}", '"pin":"{}"', '"pin": "{}"', "'{}
 # What var/ may hold on a sealed instance; anything else must be added here *and* to
 # docs/backups.md ("What a seized server holds").
 VAR_FILES = re.compile(
-    r"^(refuge\.sqlite3(-wal|-shm)?|secret_key|seal\.json|keys/pin\.key"
+    r"^(refuge\.sqlite3(-wal|-shm|-writers)?|secret_key|seal\.json|keys/pin\.key"
     r"|evidence/[0-9a-f-]{36}\.bin|static/.*)$"
 )
 INGEST = f"""

@@ -144,7 +144,9 @@ if _database_url:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend, with writers taking turns for the write lock instead of
+            # sleeping in SQLite's busy handler (refuge.core.sqlite, docs/decisions/0008).
+            "ENGINE": "refuge.core.sqlite",
             "NAME": str(env_path("REFUGE_SQLITE_PATH", VAR_DIR / "refuge.sqlite3")),
             "OPTIONS": {
                 # Writers take the lock at BEGIN, so the audit chain head is read and extended
@@ -162,7 +164,7 @@ else:
         }
     }
 if DATABASES["default"]["ENGINE"] not in {
-    "django.db.backends.sqlite3",
+    "refuge.core.sqlite",
     "django.db.backends.postgresql",
 }:
     raise ImproperlyConfigured("Refuge runs on SQLite or PostgreSQL only.")

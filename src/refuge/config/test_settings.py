@@ -21,7 +21,7 @@ KEY_FILE = _TEST_VAR / "keys" / "master.key"
 # Tests use the key file unless they start a keyd (tests/security/test_keyd*.py).
 KEY_MODE = "keyfile"
 PIN_KEY_FILE = _TEST_VAR / "keys" / "pin.key"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "refuge.core.sqlite":
     DATABASES["default"]["TEST"] = {"NAME": str(_TEST_VAR / "test.sqlite3")}
 elif os.environ.get("REFUGE_TEST_DATABASE_NAME"):
     # Lets several suites share one PostgreSQL server without sharing a database.

@@ -15,6 +15,16 @@ from typing import Any
 
 from django.db import connections, models, router
 
+# PostgreSQL's protocol numbers a statement's parameters in 16 bits; Django knows SQLite's limit.
+_MAX_PARAMS = 65_535
+_MAX_ROWS = 1_000
+
+
+def rows_per_statement(connection: Any, columns: int) -> int:
+    """How many rows of `columns` values one multi-row INSERT may carry on `connection`."""
+    limit = connection.features.max_query_params or _MAX_PARAMS
+    return max(1, min(_MAX_ROWS, limit // max(1, columns)))
+
 
 def _insert(
     connection: Any, meta: Any, fields: Sequence[Any], objs: Sequence[models.Model]

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, cast
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from refuge.core import clock
+from refuge.core import clock, ids, rows
 from refuge.security.crypto import (
     DecryptionError,
     FieldContext,
@@ -120,6 +120,17 @@ def _new_keys(purposes: Sequence[str]) -> tuple[str, list[_NewKey]]:
     0) and this process can still use them for this write."""
     alias = router.db_for_write(DataKey)
     connection = connections[alias]
+    size = rows.rows_per_statement(connection, len(_KEY_COLUMNS) + 1)
+    made: list[_NewKey] = []
+    for start in range(0, len(purposes), size):
+        made += _write_new_keys(connection, alias, purposes[start : start + size])
+    return alias, made
+
+
+def _write_new_keys(
+    connection: BaseDatabaseWrapper, alias: str, purposes: Sequence[str]
+) -> list[_NewKey]:
+    """Keys for `purposes`, wrapped and written in one statement under the current version."""
     version = _kek_version_seen.get(alias)
     for _attempt in range(3):
         if version is None:
@@ -127,7 +138,7 @@ def _new_keys(purposes: Sequence[str]) -> tuple[str, list[_NewKey]]:
         made = _wrapped_keys(purposes, version)
         if _insert_if_current(connection, made, version):
             _kek_version_seen[alias] = version
-            return alias, made
+            return made
         version = None  # a rotation moved on (or the ring is new): read it and wrap again
     raise RuntimeError("the KEK version kept changing while new data keys were written")
 
@@ -137,7 +148,7 @@ def _wrapped_keys(purposes: Sequence[str], version: int) -> list[_NewKey]:
     now = clock.now()
     made: list[_NewKey] = []
     for purpose in purposes:
-        key_id = uuid.uuid4()
+        key_id = ids.time_ordered_uuid()  # the key table's indexes grow at their end
         dek, wrapped = crypto.new_data_key(KeyContext(str(key_id), purpose), kek_version=version)
         made.append(_NewKey(key_id, purpose, wrapped_key_version(wrapped), wrapped, dek, now))
     return made
@@ -149,7 +160,7 @@ def _insert_if_current(
     """INSERT the key rows `made` if `version` is still the key ring's current version; whether
     they were written. One statement for all of them, so it writes every row or none."""
     quote = connection.ops.quote_name
-    fields = [DataKey._meta.get_field(name) for name in _KEY_COLUMNS]
+    fields = [cast("models.Field[Any, Any]", DataKey._meta.get_field(n)) for n in _KEY_COLUMNS]
     row = "(" + ", ".join(["%s"] * len(_KEY_COLUMNS)) + ")"
     sql = (
         f"INSERT INTO {quote(DataKey._meta.db_table)} "  # noqa: S608
@@ -234,12 +245,12 @@ def _stored_key(instance: models.Model, field: DataKeyField, key_id: Any) -> tup
     known: dict[uuid.UUID, tuple[str, bytes]] = instance.__dict__.setdefault(_WRAPPED, {})
     wanted = _as_uuid(key_id)
     if wanted not in known:
-        ids = {wanted}
+        unknown = {wanted}
         for other in _key_fields(instance):
             other_id = getattr(instance, other.attname)
             if other_id is not None and _as_uuid(other_id) not in known:
-                ids.add(_as_uuid(other_id))
-        known.update(_read_wrapped(instance._state.db or router.db_for_read(DataKey), ids))
+                unknown.add(_as_uuid(other_id))
+        known.update(_read_wrapped(instance._state.db or router.db_for_read(DataKey), unknown))
     if wanted not in known:
         raise DataKey.DoesNotExist(f"data key {wanted} of {instance._meta.label} is missing")
     return known[wanted]
@@ -253,10 +264,10 @@ def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _read_wrapped(alias: str, ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, bytes]]:
+def _read_wrapped(alias: str, key_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[str, bytes]]:
     connection = connections[alias]
     pk = DataKey._meta.pk
-    params = [pk.get_db_prep_value(key_id, connection) for key_id in ids]
+    params = [pk.get_db_prep_value(key_id, connection) for key_id in key_ids]
     quote = connection.ops.quote_name
     sql = (
         f"SELECT {quote('id')}, {quote('purpose')}, {quote('wrapped')} "  # noqa: S608

@@ -320,7 +320,8 @@ def _record_finished(*, wait: bool) -> int:
 
 @contextmanager
 def _short_busy_timeout() -> Iterator[None]:
-    """SQLite only: wait RECORD_WAIT_MS for the writer's lock instead of the full timeout."""
+    """SQLite only: wait RECORD_WAIT_MS for the writer's turn and lock (refuge.core.sqlite)
+    instead of the full timeout."""
     if connection.vendor != "sqlite":
         yield
         return
@@ -328,7 +329,9 @@ def _short_busy_timeout() -> Iterator[None]:
     raw = connection.connection
     full = int(float(connection.settings_dict["OPTIONS"].get("timeout", 5)) * 1000)
     raw.execute(f"PRAGMA busy_timeout = {RECORD_WAIT_MS}")
+    connection.turn_wait = RECORD_WAIT_MS / 1000  # type: ignore[attr-defined]
     try:
         yield
     finally:
+        connection.turn_wait = None  # type: ignore[attr-defined]
         raw.execute(f"PRAGMA busy_timeout = {full}")
