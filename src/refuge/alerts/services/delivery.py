@@ -145,16 +145,22 @@ def deliver_tick(now: dt.datetime) -> int:
 def deliver_due(
     now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT, settle: float | None = None
 ) -> int:
-    """Record finished sends, then claim and send up to `limit` due notifications, waiting up
-    to `settle` seconds for their channels to answer (None: until every one has answered or
-    timed out). Returns how many were claimed."""
+    """Claim and send up to `limit` due notifications, record the sends that finished (these
+    and earlier ones), waiting up to `settle` seconds for the channels to answer (None: until
+    every one has answered or timed out). Returns how many were claimed.
+
+    Sending comes before recording: in a surge the next messages go out while the previous
+    ones' results are written, instead of after (a finished send that is not recorded yet is
+    never claimed again: `_claim` leaves out what this process is still sending or holding)."""
     now = now or clock.now()
-    _record_finished(wait=False)
     claimed = _claim(now, limit)
+    futures: list[Future[Result]] = []
     if claimed:
         outgoing = _prepare(claimed, now)
         notifier = get_notifier()
         futures = [_submit(notifier, item) for item in outgoing]
+    _record_finished(wait=False)
+    if futures:
         wait_for_futures(futures, timeout=settle)
         _record_finished(wait=False)
     return len(claimed)
