@@ -151,7 +151,10 @@ def deliver_due(
 
     Sending comes before recording: in a surge the next messages go out while the previous
     ones' results are written, instead of after (a finished send that is not recorded yet is
-    never claimed again: `_claim` leaves out what this process is still sending or holding)."""
+    never claimed again: `_claim` leaves out what this process is still sending or holding).
+    For the same reason a tick that claimed a full batch (`limit`: more may be due) does not
+    wait for its channels: the next tick, at once, sends the next batch and then records
+    this one. A lone page is waited for and recorded in its own tick, as before."""
     now = now or clock.now()
     claimed = _claim(now, limit)
     futures: list[Future[Result]] = []
@@ -160,7 +163,8 @@ def deliver_due(
         notifier = get_notifier()
         futures = [_submit(notifier, item) for item in outgoing]
     _record_finished(wait=False)
-    if futures:
+    more_due = len(claimed) >= limit and settle is not None
+    if futures and not more_due:
         wait_for_futures(futures, timeout=settle)
         _record_finished(wait=False)
     return len(claimed)
