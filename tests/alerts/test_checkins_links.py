@@ -81,6 +81,21 @@ def test_senders_are_normalised_before_hashing():
             pins.normalise_sender(kind, bad)
 
 
+def test_inbound_message_ids_are_kept_as_keyed_hashes_per_source():
+    digest = pins.inbound_message_hash("telegram", "555001:42")
+    assert digest.startswith("v1$")
+    assert "555001" not in digest
+    assert digest == pins.inbound_message_hash("telegram", "555001:42")
+    assert digest != pins.inbound_message_hash("sms", "555001:42")
+    assert digest != pins.inbound_message_hash("telegram", "555001:43")
+
+
+def test_a_message_id_is_accepted_once():
+    assert checkin_links.inbound_accept(source="telegram", message_id="555001:42")
+    assert not checkin_links.inbound_accept(source="telegram", message_id="555001:42")
+    assert checkin_links.inbound_accept(source="sms", message_id="555001:42")
+
+
 def test_binding_a_number_twice_to_the_same_person_is_a_no_op(cast: Cast):
     first = checkin_links.binding_add(
         actor=None, person=cast.falcon, kind="sms", sender=FALCON_PHONE

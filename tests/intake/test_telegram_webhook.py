@@ -182,6 +182,13 @@ def test_a_message_delivered_again_under_a_new_update_id_is_handled_once(bot_api
     assert len(bot_api.replies_to(FALCON_CHAT)) == 1
 
 
+def test_the_replay_record_does_not_name_the_chat(bot_api: FakeBotApi):
+    push(bot_api.message(FALCON_CHAT, "/sos"))
+    stored = list(InboundMessage.objects.values_list("source", "message_hash"))
+    assert stored
+    assert all(str(FALCON_CHAT) not in source + digest for source, digest in stored)
+
+
 @pytest.mark.parametrize("chat_type", ["group", "supergroup", "channel"])
 def test_messages_outside_private_chats_are_ignored(bot_api: FakeBotApi, chat_type):
     assert push(bot_api.message(FALCON_CHAT, "/sos", chat_type=chat_type)).status_code == 200

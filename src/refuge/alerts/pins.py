@@ -126,6 +126,15 @@ def sender_hash(kind: str, value: str) -> str:
     return "v1$" + digest.hex()
 
 
+def inbound_message_hash(source: str, message_id: str) -> str:
+    """Keyed BLAKE2b of a gateway's or bot's message id under the PIN key. A replayed message
+    is refused by its id, but the id itself can name the sender (a Telegram message is known by
+    its chat, `chat_id:message_id`), so the table keeps only this hash, as the bindings do."""
+    message = f"refuge/inbound/v1|{source}|{message_id}".encode()
+    digest = blake2b(message, key=_key(), digest_size=32, encoder=RawEncoder)
+    return "v1$" + digest.hex()
+
+
 def source_hash(address_block: str, window: str) -> str:
     """Keyed BLAKE2b of a client address (or its IPv6 /64) for one rate-limit window. The key is
     derived from the PIN key and the window, so the hashes of two windows cannot be linked to

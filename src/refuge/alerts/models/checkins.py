@@ -134,18 +134,20 @@ class ChannelBinding(UUIDModel):
 
 
 class InboundMessage(models.Model):
-    """Ids of messages already accepted from a gateway or bot: a replayed message is refused."""
+    """Messages already accepted from a gateway or bot, by a keyed hash of their id
+    (alerts.pins.inbound_message_hash): a replayed message is refused, and the table names no
+    chat or number (a Telegram message id contains its chat's)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     source = models.CharField(max_length=20)
-    message_id = models.CharField(max_length=200)
+    message_hash = models.CharField(max_length=128)
     received_at = models.DateTimeField()
 
     objects: ClassVar[models.Manager[InboundMessage]]
 
     class Meta:
         constraints: ClassVar[list[Any]] = [
-            models.UniqueConstraint(fields=["source", "message_id"], name="alerts_inbound_once"),
+            models.UniqueConstraint(fields=["source", "message_hash"], name="alerts_inbound_once"),
         ]
         indexes: ClassVar[list[Any]] = [
             models.Index(fields=["received_at"], name="alerts_inbound_received"),

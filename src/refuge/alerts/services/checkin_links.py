@@ -163,13 +163,17 @@ def binding_person(kind: str, sender: str) -> tuple[ProtectedPerson | None, str]
 
 
 def inbound_accept(*, source: str, message_id: str) -> bool:
-    """Record an inbound message id; False if it was seen before (a replay)."""
+    """Record an inbound message id (as its keyed hash); False if it was seen before (a
+    replay)."""
     if not message_id or len(message_id) > MAX_MESSAGE_ID:
         return False
+    source = source[:20]
     try:
         with transaction.atomic():
             InboundMessage.objects.create(
-                source=source[:20], message_id=message_id, received_at=clock.now()
+                source=source,
+                message_hash=pins.inbound_message_hash(source, message_id),
+                received_at=clock.now(),
             )
     except IntegrityError:
         return False
