@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from refuge.core import rows
+from refuge.core.models import Job
 from refuge.security.models import AuditEntry, DataKey
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,27 @@ def test_several_rows_take_one_statement():
         rows.insert(keys)
     assert len(queries) == 1
     assert DataKey.objects.filter(pk__in=[k.pk for k in keys]).count() == 3
+
+
+def test_several_rows_are_stored_as_save_would_store_them():
+    # Several rows take another path than one (COPY on PostgreSQL): text, JSON, nulls, times,
+    # an apostrophe, a backslash, a tab and a newline must arrive as save() writes them.
+    payload = {"text": 'O\'Brien\\ said:\t"go"\nnow', "n": [1, None, 2.5], "ru": "Сокол"}
+    moment = "2026-12-07T12:00:00+00:00"
+    made = [
+        Job(name=f"rows.test.{n}", payload=payload, run_after=moment, last_error="")
+        for n in range(3)
+    ]
+    saved = Job(name="rows.test.save", payload=payload, run_after=moment, last_error="")
+    saved.save(force_insert=True)
+    rows.insert(made)
+    expected = _stored(Job.objects.get(pk=saved.pk))
+    for job in made:
+        stored = _stored(Job.objects.get(pk=job.pk))
+        differing = {name for name in expected if expected[name] != stored[name]}
+        assert differing == {"id", "name", "created_at"}
+        assert stored["payload"] == payload
+        assert stored["idempotency_key"] is None
 
 
 def test_models_numbered_by_the_database_are_refused():

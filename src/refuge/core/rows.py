@@ -11,9 +11,11 @@ signals: Refuge uses none (docs/development/style.md). See docs/decisions/0008.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import connections, models, router
+from django.db.backends.utils import CursorDebugWrapper
 
 # PostgreSQL's protocol numbers a statement's parameters in 16 bits; Django knows SQLite's limit.
 _MAX_PARAMS = 65_535
@@ -37,13 +39,31 @@ def _insert(
         for obj in objs
     ]
     # Names come from the model's _meta, every value is a parameter. One statement for all the
-    # rows: SQLite reuses it prepared, psycopg sends the rows in one pipeline.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({row})"  # noqa: S608
+    # rows: SQLite reuses it prepared; PostgreSQL takes several rows as one COPY (see _copy).
+    table = quote(meta.db_table)
     with connection.cursor() as cursor:
         if len(params) == 1:
-            cursor.execute(sql, params[0])
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({row})", params[0])  # noqa: S608
+        elif connection.vendor == "postgresql":
+            _copy(cursor, f"COPY {table} ({columns}) FROM STDIN", params)
         else:
-            cursor.executemany(sql, params)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({row})", params)  # noqa: S608
+
+
+def _copy(cursor: Any, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """PostgreSQL: the rows as one COPY. psycopg's executemany sends one INSERT per row (in a
+    pipeline); a surge writes thousands of rows in a handful of tables, and COPY formats and
+    sends them in C, in one statement. COPY fires the same triggers and checks the same
+    constraints as INSERT. Logged like a query where Django logs queries (DEBUG, tests)."""
+    raw = cursor.cursor  # Django's CursorWrapper around psycopg's cursor
+    logged = (
+        cursor.debug_sql(sql, params, many=True)
+        if isinstance(cursor, CursorDebugWrapper)
+        else nullcontext()
+    )
+    with logged, cursor.db.wrap_database_errors, raw.copy(sql) as copy:
+        for values in params:
+            copy.write_row(values)
 
 
 def insert(objs: Sequence[models.Model]) -> None:
