@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from refuge.core import clock, rows, wakeup
 from refuge.core.models import Job
@@ -285,10 +285,14 @@ def claim_due(limit: int) -> list[Job]:
             due = due.select_for_update(skip_locked=True)
         # SQLite: transactions begin IMMEDIATE, so a single polling worker holds the write lock.
         jobs = list(due[:limit])
+        # One UPDATE for the batch, not one per job: a thousand check-ins' follow-ups are
+        # claimed twenty at a time, by the worker that also pages people.
+        Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
+            attempts=F("attempts") + 1, locked_until=now + LEASE
+        )
         for job in jobs:
             job.attempts += 1
             job.locked_until = now + LEASE
-            job.save(update_fields=["attempts", "locked_until"])
     return jobs
 
 

@@ -254,9 +254,13 @@ def _follow_up(checkin: Checkin) -> None:
 def checkin_followup(*, checkin_id: Any) -> None:
     """Run by the worker after every check-in: a duress check-in opens a top-priority
     emergency (or joins the person's open one); a normal one needs nothing."""
-    checkin = Checkin.objects.select_related("schedule__person").filter(pk=checkin_id).first()
-    if checkin is None or not checkin.under_duress:
-        return
+    checkin = (
+        Checkin.objects.filter(pk=checkin_id, under_duress=True)
+        .select_related("schedule__person")
+        .first()
+    )
+    if checkin is None:
+        return  # a normal check-in (or one purged since): one indexed read, nothing built
     emergencies.raise_alert(
         source=EmergencySource.DURESS,
         people=[checkin.schedule.person],
