@@ -18,6 +18,7 @@ AFTER = [("alerts", "0006_inbound_message_hash")]
 
 @pytest.mark.django_db(transaction=True)
 def test_stored_message_ids_are_hashed_and_still_refused_as_replays(audit_truncatable):
+    expected = pins.inbound_message_hash("telegram", "555001:42")  # with the PIN key in place
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     old_apps = executor.loader.project_state(BEFORE).apps
@@ -32,5 +33,5 @@ def test_stored_message_ids_are_hashed_and_still_refused_as_replays(audit_trunca
     (stored,) = new_apps.get_model("alerts", "InboundMessage").objects.values_list(
         "source", "message_hash"
     )
-    assert stored == ("telegram", pins.inbound_message_hash("telegram", "555001:42"))
+    assert stored == ("telegram", expected)
     assert not checkin_links.inbound_accept(source="telegram", message_id="555001:42")
