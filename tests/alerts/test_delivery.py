@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import time
 
 import pytest
 
@@ -524,6 +525,37 @@ def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
     assert [("SWIFT" in m.body) for m in recorder.sent] == [True]
     release.set()
     assert delivery.drain(5) == 1  # the hung send finished: recorded
+    assert Notification.objects.filter(state=Notification.State.SENT).count() == 2
+
+
+def test_a_full_batch_is_not_waited_for_and_is_recorded_after_the_next_is_sent(
+    cast: Cast, recorder, at_call_time, monkeypatch
+):
+    import threading
+
+    from tests.factories import PersonFactory
+
+    _policy((0, EscalationStep.Target.USER, cast.lawyer))
+    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
+    release = threading.Event()
+    real_send = recorder.send
+
+    def slow_first(**message):  # type: ignore[no-untyped-def]
+        if "FIRST" in message["body"]:
+            release.wait(30)
+        real_send(**message)
+
+    monkeypatch.setattr(recorder, "send", slow_first)
+    _sos(PersonFactory(pseudonym="FIRST"), "sos-first")
+    _sos(PersonFactory(pseudonym="SECOND"), "sos-second")
+    # A full batch (limit 1, more may be due): the tick returns without waiting 5 s for it.
+    started = time.monotonic()
+    assert delivery.deliver_due(limit=1, settle=5) == 1
+    assert time.monotonic() - started < 4
+    release.set()
+    # The next tick sends the next batch, then records the first (and waits for its own: the
+    # batch is not full).
+    assert delivery.deliver_due(limit=2, settle=5) == 1
     assert Notification.objects.filter(state=Notification.State.SENT).count() == 2
 
 
