@@ -107,6 +107,26 @@ def test_only_staff_who_may_change_the_person_set_schedules(cast: Cast):
     assert _set(cast, actor=cast.caseworker).person == cast.falcon
 
 
+def test_a_check_in_by_person_reads_their_schedule_once_locked(
+    cast: Cast, at_call_time, falcon_schedule
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        result = checkins.checkin_submit(person=cast.falcon, pin=NORMAL_PIN, channel=WEB)
+    assert result.accepted
+    schedule_reads = [q for q in queries if q["sql"].startswith('SELECT "alerts_checkinschedule"')]
+    assert len(schedule_reads) == 1
+    assert Checkin.objects.filter(schedule=falcon_schedule).count() == 1
+
+
+def test_a_check_in_by_a_person_without_a_schedule_is_refused(cast: Cast, at_call_time):
+    result = checkins.checkin_submit(person=cast.birch, pin=NORMAL_PIN, channel=WEB)
+    assert result == checkins.REFUSED
+    assert not Checkin.objects.exists()
+
+
 def test_a_schedule_keeps_the_last_check_in_as_its_start(
     cast: Cast, at_call_time, falcon_schedule, time_machine
 ):

@@ -112,14 +112,16 @@ def person_page(request: HttpRequest, token: str) -> HttpResponse:
         checkins.sos_submit(person=person, channel=channel, address=client_ip(request))
         return _page(lang, "intake/person_page.html", {"state": SOS_SENT})
     pin = request.POST.get("pin", "")[:MAX_PIN_FIELD]
-    schedule = checkins.schedule_of(person)
     if action == "checkin":
-        result = checkins.checkin_submit(schedule=schedule, pin=pin, channel=channel)
+        # By the person: the schedule is read once, locked, inside the check-in.
+        result = checkins.checkin_submit(person=person, pin=pin, channel=channel)
         if result.accepted:
             with translation.override(lang):
                 message = inbound.thanks(result)
             return _page(lang, "intake/person_page.html", {"state": CHECKED_IN, "message": message})
-    elif action == "cancel" and checkins.cancel_submit(schedule=schedule, pin=pin, channel=channel):
+    elif action == "cancel" and checkins.cancel_submit(
+        schedule=checkins.schedule_of(person), pin=pin, channel=channel
+    ):
         return _page(lang, "intake/person_page.html", {"state": CANCELLED})
     # Refused: a wrong PIN, bad input, or locked check-ins (this attempt may have locked them).
     return _start_page(lang, person, state=REFUSED, status=400)

@@ -48,6 +48,7 @@ from refuge.alerts.services import (
     source_windows,
 )
 from refuge.core import clock, jobs, rows, wakeup
+from refuge.people.models import ProtectedPerson
 from refuge.security import audit
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,24 @@ class _Attempt:
     locked: bool = False
 
 
-def _verify(schedule: CheckinSchedule | None, pin: str, channel: str) -> _Attempt:
-    """Which PIN this is, counting failures towards the lockout. Call inside a transaction."""
+def _verify(
+    schedule: CheckinSchedule | None, pin: str, channel: str, *, person: Any = None
+) -> _Attempt:
+    """Which PIN this is, counting failures towards the lockout. Call inside a transaction.
+    The schedule is read locked here, by its id or (given `person` instead) by its person's."""
     pin = (pin or "").strip()[:MAX_PIN_INPUT]
-    if schedule is None:
-        pins.match(_NOBODY, pin, normal_hash="", duress_hash="")
-        return _Attempt(pins.PinMatch.NONE, None)
     # The person is not joined: a check-in never needs it, and the rare paths that do (a
     # lockout's alert, a cancelled SOS) read it then.
-    current = CheckinSchedule.objects.select_for_update().get(pk=schedule.pk)
+    locked = CheckinSchedule.objects.select_for_update()
+    if schedule is not None:
+        current: CheckinSchedule | None = locked.get(pk=schedule.pk)
+    elif person is not None:
+        current = locked.filter(person=person).first()
+    else:
+        current = None
+    if current is None:
+        pins.match(_NOBODY, pin, normal_hash="", duress_hash="")
+        return _Attempt(pins.PinMatch.NONE, None)
     verdict = pins.match(
         str(current.pk), pin, normal_hash=current.pin_hash, duress_hash=current.duress_pin_hash
     )
@@ -174,12 +184,20 @@ def is_locked(schedule: CheckinSchedule) -> bool:
     return checkin_lockout.is_locked(schedule, clock.now())
 
 
-def checkin_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> CheckinResult:
-    """A check-in with a PIN. The result is the same for the normal and the duress PIN; a
-    wrong PIN and a person without a schedule get REFUSED; any PIN while the check-ins are
-    locked (and the wrong PIN that locks them) gets LOCKED."""
+def checkin_submit(
+    *,
+    schedule: CheckinSchedule | None = None,
+    person: ProtectedPerson | None = None,
+    pin: str,
+    channel: str,
+) -> CheckinResult:
+    """A check-in with a PIN, on `schedule` or on the schedule of `person` (read once, locked:
+    a caller that has only the person need not read the schedule first). The result is the
+    same for the normal and the duress PIN; a wrong PIN and a person without a schedule get
+    REFUSED; any PIN while the check-ins are locked (and the wrong PIN that locks them) gets
+    LOCKED."""
     with transaction.atomic():
-        attempt = _verify(schedule, pin, channel)
+        attempt = _verify(schedule, pin, channel, person=person)
         if attempt.locked:
             return LOCKED
         if attempt.verdict is pins.PinMatch.NONE or attempt.schedule is None:
