@@ -37,7 +37,9 @@ def next_missed_due() -> dt.datetime | None:
     return min(times) if times else None
 
 
-@jobs.register(checkins.FOLLOWUP_JOB)
+# Database writes only (a duress alert goes out through the outbox): a claimed batch of
+# follow-ups runs in one transaction.
+@jobs.register(checkins.FOLLOWUP_JOB, together=True)
 def checkin_followup(payload: jobs.Payload) -> None:
     checkins.checkin_followup(checkin_id=payload["checkin"])
 
