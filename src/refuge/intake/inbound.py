@@ -218,12 +218,13 @@ def _reply_with_pin(
     """A check-in or a cancellation; replies in the person's language only when the PIN was
     right (normal and duress alike). An unknown sender's PIN is hashed all the same, so the
     time taken does not tell a bound sender from an unknown one."""
-    schedule = checkins.schedule_of(person) if person is not None else None
     if command.kind == CHECKIN:
-        result = checkins.checkin_submit(schedule=schedule, pin=command.pin, channel=channel)
+        # By the person: the schedule is read once, locked, inside the check-in.
+        result = checkins.checkin_submit(person=person, pin=command.pin, channel=channel)
         if result.accepted and person is not None:
             return (lambda: thanks(result)), person_language(person)
     elif command.kind == CANCEL:
+        schedule = checkins.schedule_of(person) if person is not None else None
         accepted = checkins.cancel_submit(schedule=schedule, pin=command.pin, channel=channel)
         if accepted and person is not None:
             return cancelled, person_language(person)
