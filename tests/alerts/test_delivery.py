@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import threading
 import time
 
 import pytest
@@ -497,24 +498,29 @@ def test_webhooks_get_one_emergency_per_request(cast: Cast, recorder, at_call_ti
     assert [m.body.count("/alerts/ack/") for m in recorder.sent] == [1, 1, 1]
 
 
-def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
-    cast: Cast, recorder, at_call_time, monkeypatch
-):
-    import threading
-
-    from tests.factories import PersonFactory
-
+def _webhook_that_holds(cast: Cast, recorder, monkeypatch, pseudonym: str) -> threading.Event:  # type: ignore[no-untyped-def]
+    """The lawyer is paged by webhook; a message naming `pseudonym` is held until the event
+    returned is set (a channel that hangs), the others go straight through."""
     _policy((0, EscalationStep.Target.USER, cast.lawyer))
     _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
     release = threading.Event()
     real_send = recorder.send
 
-    def hanging_first(**message):  # type: ignore[no-untyped-def]
-        if "HANG" in message["body"]:
+    def holding(**message):  # type: ignore[no-untyped-def]
+        if pseudonym in message["body"]:
             release.wait(30)
         real_send(**message)
 
-    monkeypatch.setattr(recorder, "send", hanging_first)
+    monkeypatch.setattr(recorder, "send", holding)
+    return release
+
+
+def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
+    cast: Cast, recorder, at_call_time, monkeypatch
+):
+    from tests.factories import PersonFactory
+
+    release = _webhook_that_holds(cast, recorder, monkeypatch, "HANG")
     _sos(PersonFactory(pseudonym="HANG"), "sos-hang")
     assert delivery.deliver_due(settle=0.05) == 1  # returns while the send still hangs
     assert delivery.in_flight() == 1
@@ -531,21 +537,9 @@ def test_a_channel_that_hangs_does_not_hold_back_the_next_tick(
 def test_a_full_batch_is_not_waited_for_and_is_recorded_after_the_next_is_sent(
     cast: Cast, recorder, at_call_time, monkeypatch
 ):
-    import threading
-
     from tests.factories import PersonFactory
 
-    _policy((0, EscalationStep.Target.USER, cast.lawyer))
-    _channel(cast.lawyer, "webhook", "json://hooks.example.org/lawyer")
-    release = threading.Event()
-    real_send = recorder.send
-
-    def slow_first(**message):  # type: ignore[no-untyped-def]
-        if "FIRST" in message["body"]:
-            release.wait(30)
-        real_send(**message)
-
-    monkeypatch.setattr(recorder, "send", slow_first)
+    release = _webhook_that_holds(cast, recorder, monkeypatch, "FIRST")
     _sos(PersonFactory(pseudonym="FIRST"), "sos-first")
     _sos(PersonFactory(pseudonym="SECOND"), "sos-second")
     # A full batch (limit 1, more may be due): the tick returns without waiting 5 s for it.
