@@ -34,7 +34,7 @@ an unknown token; since links that open nothing are counted per address to rate-
 page writes.) No new route is added for the benchmark; /accounts/login/ was not used because it
 sets a session and CSRF cookie and renders the staff layout, which a check-in never does. The
 ratio is therefore what a check-in's own work (two PIN hashes, the locked read, the Checkin row,
-the new deadline, the follow-up job and the audit entry, in one write transaction) leaves of
+the new deadline and the audit entry, in one write transaction) leaves of
 the server's request rate.
 """
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from refuge.alerts import pins, selectors_checkins
+from refuge.alerts import checkin_tasks, pins, selectors_checkins
 from refuge.alerts.models import (
     Alert,
     Checkin,
@@ -43,9 +43,9 @@ def _set(cast: Cast, **overrides: object) -> CheckinSchedule:
     return checkins.schedule_set(**arguments)  # type: ignore[arg-type]
 
 
-def _run_jobs() -> None:
-    while jobs.run_due(50):
-        pass
+def _tick() -> None:
+    """What the worker's tick does for check-ins: raise the duress alarms not raised yet."""
+    checkins.raise_duress_alarms()
 
 
 # --- schedules ------------------------------------------------------------------------------------
@@ -245,8 +245,8 @@ def test_normal_and_duress_check_ins_return_identical_results(
     assert normal == duress
     assert normal.accepted
     assert [c.under_duress for c in Checkin.objects.order_by("under_duress")] == [False, True]
-    # The same work on the request path: one check-in row and one follow-up job each.
-    assert Job.objects.filter(name=checkins.FOLLOWUP_JOB).count() == 2
+    # The same work on the request path: one check-in row each, and no job queued for either.
+    assert not Job.objects.exists()
     assert not Emergency.objects.exists()
 
 
@@ -258,39 +258,74 @@ def test_both_pins_signal_the_worker_alike_but_only_duress_asks_for_work(
     signals: list[bool] = []
     monkeypatch.setattr(wakeup, "wake_worker", lambda *, work=True: signals.append(work))
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
-    # The same signal, asking for nothing: its job does nothing, the next tick is soon enough.
+    # The same signal, asking for nothing: there is nothing for the worker to do.
     assert signals == [False]
     checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
     assert signals == [False, True]  # the alarm must not wait for the poll
-    rows = Job.objects.filter(name=checkins.FOLLOWUP_JOB).order_by("created_at")
-    normal, duress = (
-        {k: v for k, v in job.__dict__.items() if k in {"state", "run_after", "max_attempts"}}
-        for job in rows
-    )
-    assert normal == duress
 
 
-def test_the_duress_follow_up_opens_a_top_priority_emergency_silently(
+def test_the_tick_raises_a_duress_alarm_as_a_top_priority_emergency_once(
     cast: Cast, falcon_schedule, at_call_time
 ):
     checkins.checkin_submit(schedule=falcon_schedule, pin=NORMAL_PIN, channel=WEB)
-    _run_jobs()
+    assert checkins.raise_duress_alarms() == 0
     assert not Emergency.objects.exists()  # a normal check-in raises nothing
     checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel="telegram")
-    _run_jobs()
+    assert checkins.raise_duress_alarms() == 1
     emergency = Emergency.objects.get()
     assert emergency.source == EmergencySource.DURESS
     assert emergency.priority == Priority.TOP
     assert list(emergency.people.all()) == [cast.falcon]
     duress = Checkin.objects.get(under_duress=True)
     assert Alert.objects.get().dedupe_key == f"duress:{duress.pk}"
-    # Running the job again (a worker died after committing) raises nothing new.
-    checkins.checkin_followup(checkin_id=duress.pk)
+    assert duress.alarm_raised_at == clock.now()
+    # The next tick finds nothing to raise.
+    assert checkins.raise_duress_alarms() == 0
     assert Alert.objects.count() == 1
 
 
-def test_the_follow_up_job_is_registered():
-    assert checkins.FOLLOWUP_JOB in jobs.registered_handlers()
+def test_a_duress_alarm_raised_before_its_mark_is_not_raised_twice(
+    cast: Cast, falcon_schedule, at_call_time
+):
+    checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
+    checkins.raise_duress_alarms()
+    # As if the mark were lost (a check-in kept from before the upgrade): raised again, the
+    # alert's dedupe key keeps it to one alert.
+    Checkin.objects.update(alarm_raised_at=None)
+    assert checkins.raise_duress_alarms() == 1
+    assert Alert.objects.count() == 1
+    assert Emergency.objects.count() == 1
+
+
+def test_a_duress_alarm_that_fails_is_tried_at_the_next_tick_and_the_others_are_raised(
+    cast: Cast, falcon_schedule, at_call_time, monkeypatch, caplog
+):
+    from refuge.alerts.services import emergencies
+
+    checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
+    at_call_time.shift(dt.timedelta(minutes=1))
+    checkins.checkin_submit(schedule=falcon_schedule, pin=DURESS_PIN, channel=WEB)
+    first, second = Checkin.objects.order_by("at")
+    real = emergencies.raise_alert
+
+    def failing_first(**kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["dedupe_key"] == f"duress:{first.pk}":
+            raise RuntimeError("database hiccup")
+        return real(**kwargs)
+
+    monkeypatch.setattr(emergencies, "raise_alert", failing_first)
+    assert checkins.raise_duress_alarms() == 1
+    assert "not raised yet" in caplog.text
+    assert list(Alert.objects.values_list("dedupe_key", flat=True)) == [f"duress:{second.pk}"]
+    monkeypatch.setattr(emergencies, "raise_alert", real)
+    assert checkins.raise_duress_alarms() == 1
+    assert Alert.objects.count() == 2
+    assert not Checkin.objects.filter(alarm_raised_at__isnull=True).exists()
+
+
+def test_the_duress_tick_runs_before_missed_check_ins():
+    ticks = list(jobs.registered_ticks())
+    assert ticks.index(checkin_tasks.DURESS_TICK) < ticks.index(checkin_tasks.MISSED_TICK)
 
 
 def test_a_person_without_a_schedule_is_refused():

@@ -18,7 +18,7 @@ from refuge.alerts.models import (
     Priority,
 )
 from refuge.alerts.services import checkins, notes
-from refuge.core import clock, jobs
+from refuge.core import clock
 from refuge.core.errors import DomainError, NotFoundError
 from refuge.core.models import Job
 from refuge.security.models import AuditEntry
@@ -37,11 +37,6 @@ def _enter(schedule: CheckinSchedule, *entered: str) -> list[checkins.CheckinRes
 
 def _lock(schedule: CheckinSchedule) -> None:
     assert _enter(schedule, *["0000"] * 5)[-1] == checkins.LOCKED
-
-
-def _run_jobs() -> None:
-    while jobs.run_due(50):
-        pass
 
 
 def test_the_lock_says_since_when_and_after_how_many_wrong_pins(at_call_time, falcon_schedule):
@@ -64,10 +59,10 @@ def test_every_pin_while_locked_is_refused_alike_and_counted_for_staff(
     at_call_time.shift(dt.timedelta(minutes=5))
     results = _enter(falcon_schedule, NORMAL_PIN, DURESS_PIN, "9999")
     assert results == [checkins.LOCKED] * 3
-    # The same work for each: one refused row and one follow-up job, whatever the PIN was.
+    # The same work for each: one refused row and no job, whatever the PIN was.
     refused = Checkin.objects.filter(outcome=Checkin.Outcome.LOCKED)
     assert refused.count() == 3
-    assert Job.objects.filter(name=checkins.FOLLOWUP_JOB).count() == 3
+    assert not Job.objects.exists()
     assert (
         AuditEntry.objects.filter(action="refuge.alerts.checkin.refused_while_locked").count() == 3
     )
@@ -83,7 +78,7 @@ def test_a_duress_pin_while_locked_still_raises_the_alarm_silently(
 ):
     _lock(falcon_schedule)
     assert _enter(falcon_schedule, DURESS_PIN) == [checkins.LOCKED]
-    _run_jobs()
+    checkins.raise_duress_alarms()
     duress = Alert.objects.get(source=EmergencySource.DURESS)
     assert duress.person == cast.falcon
     # It joins the lockout's emergency and raises it to top priority.

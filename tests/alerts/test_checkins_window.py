@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from refuge.alerts.models import Alert, Checkin, CheckinSchedule, Emergency, EmergencySource
 from refuge.alerts.services import checkins
-from refuge.core import clock, jobs
+from refuge.core import clock
 from refuge.core.errors import DomainError
 from refuge.core.models import Job
 from refuge.security.models import AuditEntry
@@ -54,11 +54,6 @@ def _at(time_machine, when: dt.datetime) -> None:  # type: ignore[no-untyped-def
 
 def _check_in(schedule: CheckinSchedule, pin: str = NORMAL_PIN) -> checkins.CheckinResult:
     return checkins.checkin_submit(schedule=schedule, pin=pin, channel=WEB)
-
-
-def _run_jobs() -> None:
-    while jobs.run_due(50):
-        pass
 
 
 def test_a_daily_schedule_counts_check_ins_from_four_hours_before(evening):
@@ -149,10 +144,11 @@ def test_an_early_duress_check_in_answers_like_an_early_normal_one_and_alarms(
     duress = _check_in(evening, DURESS_PIN)
     assert normal == duress
     assert normal.early
-    # The same work for both: one row and one follow-up job each; the deadline stays.
-    assert Job.objects.filter(name=checkins.FOLLOWUP_JOB).count() == 2
+    # The same work for both: one row each, no job; the deadline stays.
+    assert Checkin.objects.count() == 2
+    assert not Job.objects.exists()
     assert CheckinSchedule.objects.get().next_deadline == DEADLINE
-    _run_jobs()
+    checkins.raise_duress_alarms()
     emergency = Emergency.objects.get()
     assert emergency.source == EmergencySource.DURESS
     assert list(emergency.people.all()) == [cast.falcon]

@@ -69,7 +69,7 @@ def test_normal_and_duress_check_ins_work_and_look_the_same(
     assert normal.status_code == duress.status_code == 200
     assert normal.content == duress.content
     assert [c.under_duress for c in Checkin.objects.order_by("under_duress")] == [False, True]
-    call_command("worker", "--once")  # the duress alert is raised by the follow-up job
+    call_command("worker", "--once")  # the duress alert is raised by the worker's tick
     assert Emergency.objects.get().source == EmergencySource.DURESS
 
 

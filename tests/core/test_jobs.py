@@ -43,16 +43,6 @@ def _writes_then_fails(payload: jobs.Payload) -> None:
     raise ValueError
 
 
-@jobs.register("tests.together", together=True)
-def _together(payload: jobs.Payload) -> None:
-    key = str(payload["key"])
-    if failures_left.get(key, 0) > 0:
-        failures_left[key] -= 1
-        raise RuntimeError("failed")
-    Team.objects.create(name=f"together {key}")
-    calls.append(dict(payload))
-
-
 @pytest.fixture(autouse=True)
 def _reset() -> None:
     calls.clear()
@@ -88,40 +78,6 @@ def test_job_enqueued_in_a_committed_transaction_runs():
     assert Job.objects.get().pk == job.pk
     assert jobs.run_due() == 1
     assert calls == [{"id": "a"}]
-
-
-@pytest.mark.django_db
-def test_jobs_registered_together_run_in_one_transaction():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for key in "abc":
-        jobs.enqueue("tests.together", {"key": key})
-    jobs.enqueue("tests.record", {"id": "alone"})
-    with CaptureQueriesContext(connection) as queries:
-        assert jobs.run_due() == 4
-    assert sorted(str(call.get("key", call.get("id"))) for call in calls) == [
-        "a",
-        "alone",
-        "b",
-        "c",
-    ]
-    assert set(Job.objects.values_list("state", flat=True)) == {Job.State.DONE}
-    done_marks = [q for q in queries if q["sql"].startswith('UPDATE "core_job" SET "state"')]
-    assert len(done_marks) == 2  # the three together, and the one alone
-
-
-@pytest.mark.django_db
-def test_a_failure_among_jobs_run_together_rolls_them_back_and_runs_each_alone():
-    failures_left["b"] = 2  # fails together, then alone
-    for key in "abc":
-        jobs.enqueue("tests.together", {"key": key})
-    assert jobs.run_due() == 3
-    # a and c ran twice in all (together, rolled back; then alone), their writes kept once.
-    assert Team.objects.filter(name__startswith="together ").count() == 2
-    states = dict(Job.objects.values_list("payload__key", "state"))
-    assert states == {"a": Job.State.DONE, "b": Job.State.QUEUED, "c": Job.State.DONE}
-    assert Job.objects.get(payload__key="b").attempts == 1
 
 
 @pytest.mark.django_db
@@ -348,23 +304,3 @@ def test_a_second_ctrl_c_while_the_worker_stops_does_not_interrupt_its_cleanup(s
         jobs._stop_hooks.pop("tests.ctrl_c", None)
     assert not WorkerHeartbeat.objects.exists()  # the cleanup ran to its end
     assert signal.getsignal(signal.SIGINT) is previous
-
-
-@pytest.mark.django_db
-def test_a_job_keyed_by_a_row_just_made_is_written_with_one_insert():
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    with CaptureQueriesContext(connection) as queries:
-        job = jobs.enqueue("tests.record", {"n": 1}, idempotency_key="row:1", new_key=True)
-    statements = [q["sql"].split()[0] for q in queries]
-    assert [s for s in statements if s != "NOTIFY"] == ["INSERT"]  # no look-up, no savepoint
-    stored = Job.objects.get(idempotency_key="row:1")
-    assert (stored.pk, stored.payload, stored.state) == (job.pk, {"n": 1}, Job.State.QUEUED)
-
-
-@pytest.mark.django_db
-def test_new_key_without_a_key_is_refused_and_nothing_is_queued():
-    with pytest.raises(ValueError, match="needs the idempotency key"):
-        jobs.enqueue("tests.record", new_key=True)
-    assert not Job.objects.exists()

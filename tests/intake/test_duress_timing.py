@@ -2,7 +2,7 @@
 the difference of mean response times is not statistically significant (Welch's t-test).
 
 Both PINs run the same code path (alerts.services.checkins): the duress alert is raised by the
-worker's follow-up job, not on the request path. A systematic difference of even a fraction of a
+worker's tick, not on the request path. A systematic difference of even a fraction of a
 millisecond would show here; a chance one is ruled out by asking for significance twice.
 """
 

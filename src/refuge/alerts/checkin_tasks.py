@@ -1,8 +1,10 @@
 """Worker entry points of the check-ins (registered on import, from AppConfig.ready()).
 
+- Every tick, first: the duress alarms not raised yet (`checkins.raise_duress_alarms`: one read
+  of a partial index that is empty almost always; a duress check-in's signal makes the worker
+  tick at once).
 - Every tick: missed check-ins (`checkins_detect_missed`). Its work is proportional to what is
   due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED).
-- After every check-in: the follow-up job that raises the duress alert when there is one.
 - Daily: raw check-in history and inbound message ids past their retention are deleted.
 - Every minute: the per-address windows of the protected people's pages that have passed are
   deleted (source_windows; a new window's first row also deletes them).
@@ -18,6 +20,7 @@ from refuge.alerts.models import CheckinSchedule
 from refuge.alerts.services import checkins, source_windows
 from refuge.core import jobs
 
+DURESS_TICK = "alerts.duress_alarms"
 MISSED_TICK = "alerts.checkins_missed"
 PURGE_JOB = "alerts.checkins_purge"
 SOURCE_WINDOWS_JOB = "alerts.source_windows_purge"
@@ -37,13 +40,6 @@ def next_missed_due() -> dt.datetime | None:
     return min(times) if times else None
 
 
-# Database writes only (a duress alert goes out through the outbox): a claimed batch of
-# follow-ups runs in one transaction.
-@jobs.register(checkins.FOLLOWUP_JOB, together=True)
-def checkin_followup(payload: jobs.Payload) -> None:
-    checkins.checkin_followup(checkin_id=payload["checkin"])
-
-
 @jobs.register(PURGE_JOB)
 def checkins_purge(payload: jobs.Payload) -> None:
     del payload
@@ -56,6 +52,7 @@ def source_windows_purge(payload: jobs.Payload) -> None:
     source_windows.purge()
 
 
+jobs.register_tick(DURESS_TICK, checkins.raise_duress_alarms)
 jobs.register_tick(MISSED_TICK, detect_missed, next_due=next_missed_due)
 jobs.register_periodic(PURGE_JOB, every=dt.timedelta(days=1))
 jobs.register_periodic(SOURCE_WINDOWS_JOB, every=dt.timedelta(minutes=1))

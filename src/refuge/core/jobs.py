@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 
-from refuge.core import clock, rows, wakeup
+from refuge.core import clock, wakeup
 from refuge.core.models import Job
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,6 @@ FINISHED_JOBS_KEPT = dt.timedelta(days=30)
 _ERROR_LIMIT = 500
 
 _handlers: dict[str, Handler] = {}
-_together: set[str] = set()  # names of jobs whose claimed batch runs in one transaction
 _periodic: dict[str, PeriodicTask] = {}
 _ticks: dict[str, TickHook] = {}
 _next_due: dict[str, NextDue] = {}
@@ -76,24 +75,16 @@ class PeriodicTask:
     every: dt.timedelta
 
 
-def register(name: str, *, together: bool = False) -> Callable[[H], H]:
+def register(name: str) -> Callable[[H], H]:
     """Register the handler of job `name`. Handlers take the payload and must be idempotent:
     a job whose worker died after the handler committed may not run twice, but one whose worker
-    died before it did will.
-
-    `together=True`: due jobs of this name that are claimed at once run in one transaction
-    (`run_due`). Only for handlers that write to the database and nothing else: if one of them
-    fails, all their writes roll back and they run again one by one."""
+    died before it did will."""
 
     def decorator(handler: H) -> H:
         existing = _handlers.get(name)
         if existing is not None and _qualified(existing) != _qualified(handler):
             raise ValueError(f"job {name!r} is already handled by {_qualified(existing)}")
         _handlers[name] = handler
-        if together:
-            _together.add(name)
-        else:
-            _together.discard(name)
         return handler
 
     return decorator
@@ -218,22 +209,13 @@ def enqueue(
     run_after: dt.datetime | None = None,
     idempotency_key: str | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    wake: bool = True,
-    new_key: bool = False,
 ) -> Job:
     """Queue job `name`. Call it inside the transaction of the change that needs the job: if that
     transaction rolls back, the job is gone with it. With an idempotency key, a job that was
-    already queued under the same key is returned instead of a new one.
-
-    A job due now wakes the worker on commit. `wake=False` lets it wait for the worker's next
-    tick instead (at most the poll interval): for jobs queued by the thousand that have
-    nothing urgent to do, where a tick per job would cost more than the jobs.
-
-    `new_key=True` says the idempotency key names a row this same transaction has just
-    created, so no job can hold it yet: it is not looked up, and the job is written with one
-    INSERT and no savepoint (for jobs queued on every check-in, inside its write lock)."""
-    _check_request(name, max_attempts, idempotency_key, new_key=new_key)
-    if idempotency_key is not None and not new_key:
+    already queued under the same key is returned instead of a new one. A job due now wakes the
+    worker on commit."""
+    _check_request(name, max_attempts, idempotency_key)
+    if idempotency_key is not None:
         existing = Job.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
@@ -244,33 +226,25 @@ def enqueue(
         run_after=run_after or clock.now(),
         max_attempts=max_attempts,
     )
-    if new_key:
-        rows.insert([job])  # a clash would be a bug: it fails the caller's whole transaction
-    else:
-        try:
-            with transaction.atomic():
-                job.save(force_insert=True)
-        except IntegrityError:
-            if idempotency_key is None:
-                raise
-            # Another transaction queued the same key between our check and our insert.
-            return Job.objects.get(idempotency_key=idempotency_key)
-    if wake and job.run_after <= clock.now():
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # Another transaction queued the same key between our check and our insert.
+        return Job.objects.get(idempotency_key=idempotency_key)
+    if job.run_after <= clock.now():
         wakeup.wake_worker()
     return job
 
 
-def _check_request(
-    name: str, max_attempts: int, idempotency_key: str | None, *, new_key: bool
-) -> None:
+def _check_request(name: str, max_attempts: int, idempotency_key: str | None) -> None:
     if name not in _handlers:
         raise UnknownJobError(f"no handler is registered for job {name!r}")
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    if idempotency_key is None:
-        if new_key:
-            raise ValueError("new_key=True needs the idempotency key it vouches for")
-    elif not _KEY_RE.match(idempotency_key):
+    if idempotency_key is not None and not _KEY_RE.match(idempotency_key):
         raise ValueError("an idempotency key is ids and separators only, without blanks")
 
 
@@ -294,8 +268,8 @@ def claim_due(limit: int) -> list[Job]:
             due = due.select_for_update(skip_locked=True)
         # SQLite: transactions begin IMMEDIATE, so a single polling worker holds the write lock.
         jobs = list(due[:limit])
-        # One UPDATE for the batch, not one per job: a thousand check-ins' follow-ups are
-        # claimed twenty at a time, by the worker that also pages people.
+        # One UPDATE for the batch, not one per job: the worker that claims them also pages
+        # people.
         Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
             attempts=F("attempts") + 1, locked_until=now + LEASE
         )
@@ -393,55 +367,11 @@ def _record_failure(job: Job, exc: Exception) -> None:
 
 
 def run_due(limit: int = 20) -> int:
-    """Claim and run up to `limit` due jobs; return how many were run (succeeded or not).
-
-    Jobs registered `together` run in one transaction (a thousand check-ins' follow-ups cost
-    the worker a transaction per claim, not four statements each); the others, and those whose
-    transaction fails, run one by one."""
+    """Claim and run up to `limit` due jobs; return how many were run (succeeded or not)."""
     jobs = claim_due(limit)
-    together = [job for job in jobs if job.name in _together]
-    alone = jobs
-    if len(together) > 1 and _run_together(together):
-        alone = [job for job in jobs if job.name not in _together]
-    for job in alone:
+    for job in jobs:
         run_one(job)
     return len(jobs)
-
-
-def _still_ours(jobs: list[Job]) -> bool:
-    """Lock `jobs` (PostgreSQL: until commit, as run_one does); are they all still queued with
-    the attempt this worker claimed?"""
-    locked = Job.objects.filter(pk__in=[job.pk for job in jobs], state=Job.State.QUEUED)
-    if connection.vendor == "postgresql":
-        locked = locked.select_for_update()
-    attempts = dict(locked.values_list("pk", "attempts"))
-    return all(attempts.get(job.pk) == job.attempts for job in jobs)
-
-
-def _run_together(jobs: list[Job]) -> bool:
-    """Run `jobs` (claimed by `claim_due`) in one transaction and mark them done together.
-    False, with nothing written, if any handler failed or a job was taken meanwhile: the caller
-    then runs each one as `run_one` does."""
-    try:
-        with transaction.atomic():
-            if not _still_ours(jobs):
-                return False  # finished or re-claimed by another worker meanwhile
-            for job in jobs:
-                _handlers[job.name](job.payload)
-            now = clock.now()
-            Job.objects.filter(pk__in=[job.pk for job in jobs]).update(
-                state=Job.State.DONE, finished_at=now, locked_until=None, last_error=""
-            )
-    except Exception:  # noqa: BLE001 - each job is then run, and fails, on its own
-        return False
-    for job in jobs:
-        job.state, job.finished_at, job.locked_until, job.last_error = (
-            Job.State.DONE,
-            now,
-            None,
-            "",
-        )
-    return True
 
 
 def period_start(task: PeriodicTask, now: dt.datetime) -> dt.datetime:

@@ -178,12 +178,22 @@ class Checkin(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.COUNTED)
     under_duress = models.BooleanField(default=False)
+    # Set by the worker once a duress check-in's alarm is raised (never for a normal one). The
+    # worker's tick finds the duress check-ins still to raise through a partial index that is
+    # empty almost always, so a check-in queues nothing: the normal and the duress PIN write the
+    # same one row (alerts.services.checkins).
+    alarm_raised_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager[Checkin]]
 
     class Meta:
         indexes: ClassVar[list[Any]] = [
             models.Index(fields=["schedule", "at"], name="alerts_checkin_schedule_at"),
+            models.Index(
+                fields=["at"],
+                condition=models.Q(under_duress=True, alarm_raised_at__isnull=True),
+                name="alerts_checkin_alarm_due",
+            ),
         ]
 
     def __str__(self) -> str:

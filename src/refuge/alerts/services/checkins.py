@@ -10,10 +10,13 @@ Duress design. A check-in with the duress PIN must look exactly like one with th
 same result, same next deadline, same status, and the same work on the request path, so that its
 response time gives nothing away either. Both take one code path: both PIN hashes are computed
 (alerts.pins.match), a Checkin row is written (its under_duress flag is the only difference, a
-value in the same INSERT), the deadline advances, and one follow-up job is queued. The job, run
-by the worker within one poll interval, raises the top-priority duress alert when the flag is
-set and does nothing otherwise. Raising the alert on the request path would add a dozen writes
-to the duress path only, which a stopwatch can tell apart.
+value in the same INSERT), the deadline advances, and the worker is sent the same signal on
+commit. The worker's tick finds the duress check-ins whose alarm is not raised yet through a
+partial index (`raise_duress_alarms`) and raises the top-priority duress alert, within
+milliseconds (a duress check-in's signal asks for a tick) or, if the signal is lost, at the next
+poll. Raising the alert on the request path would add a dozen writes to the duress path only,
+which a stopwatch can tell apart; a job queued for every check-in would cost every check-in (and
+the worker) a row and its bookkeeping for the rare one that needs it.
 
 Wrong PINs count towards a lockout; the duress PIN is a success like the normal one, so the
 lockout cannot reveal whether a duress PIN exists. Links, sender bindings and inbound message ids
@@ -27,7 +30,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from refuge.alerts import deadlines, pins
 from refuge.alerts.models import (
@@ -55,7 +58,8 @@ logger = logging.getLogger(__name__)
 
 LOCKOUT_ATTEMPTS = checkin_lockout.LOCKOUT_ATTEMPTS
 LOCKOUT = checkin_lockout.LOCKOUT
-FOLLOWUP_JOB = "alerts.checkin_followup"
+# Duress check-ins raised per transaction by one tick (each in a savepoint of its own).
+DURESS_ALARMS_PER_TICK = 100
 MAX_PIN_INPUT = 64
 CHECKINS_KEPT = dt.timedelta(days=30)
 INBOUND_KEPT = dt.timedelta(days=7)
@@ -160,8 +164,8 @@ def _record_while_locked(
     schedule: CheckinSchedule, now: dt.datetime, channel: str, *, under_duress: bool
 ) -> None:
     """Any PIN entered while locked, right or wrong, is refused and recorded the same way (one
-    row, one follow-up job, one audit entry), so neither the answer nor the time taken tells
-    them apart; a duress PIN among them still raises its alarm from the follow-up job."""
+    row, one signal to the worker, one audit entry), so neither the answer nor the time taken
+    tells them apart; a duress PIN among them still raises its alarm from the worker's tick."""
     checkin = Checkin.objects.create(
         schedule=schedule,
         at=now,
@@ -169,7 +173,7 @@ def _record_while_locked(
         outcome=Checkin.Outcome.LOCKED,
         under_duress=under_duress,
     )
-    _follow_up(checkin)
+    _signal_worker(checkin)
     audit.record(
         "refuge.alerts.checkin.refused_while_locked",
         actor=None,
@@ -210,7 +214,7 @@ def checkin_submit(
 def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> CheckinResult:
     """Record a check-in with a right PIN. Inside the window it counts and the deadline moves
     on; before it, it is early and the deadline stays. The normal and the duress PIN take this
-    same path (see the module's docstring); the follow-up job tells them apart later."""
+    same path (see the module's docstring); the worker's tick tells them apart later."""
     now = clock.now()
     rule = rule_of(schedule)
     counted = deadlines.counts(rule, checked_in_at=now, pending=schedule.next_deadline)
@@ -234,7 +238,7 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
         )
         changed += ["last_checkin_at", "next_deadline", "alert_at"]
     schedule.save(update_fields=changed)
-    _follow_up(checkin)
+    _signal_worker(checkin)
     audit.record(
         "refuge.alerts.checkin.recorded",
         actor=None,
@@ -250,42 +254,53 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
     )
 
 
-def _follow_up(checkin: Checkin) -> None:
-    """Queue the check-in's follow-up job: the same row for the normal and the duress PIN.
-
-    Both send the worker the same signal on commit (one datagram, or one NOTIFY statement),
-    but only a duress check-in's asks for work: the worker ticks at once and the alarm is
-    raised within milliseconds. A normal check-in's job, which does nothing, waits for the
-    worker's next tick, so a thousand check-ins do not cost a thousand ticks (bench/README.md,
-    "Check-ins"). Neither the page, nor the work the request does, nor a seized copy of the
-    database tells the two apart."""
-    jobs.enqueue(
-        FOLLOWUP_JOB,
-        {"checkin": checkin.pk},
-        idempotency_key=f"checkin:{checkin.pk}",
-        wake=False,
-        new_key=True,  # the check-in row was made in this transaction
-    )
+def _signal_worker(checkin: Checkin) -> None:
+    """The same signal to the worker on commit for the normal and the duress PIN (one datagram,
+    or one NOTIFY statement), but only a duress check-in's asks for a tick: the worker ticks at
+    once and the alarm is raised within milliseconds; a normal one's makes it tick for nothing
+    (bench/README.md, "Check-ins"). Neither the page, nor the work the request does, tells the
+    two apart."""
     wakeup.wake_worker(work=checkin.under_duress)
 
 
-def checkin_followup(*, checkin_id: Any) -> None:
-    """Run by the worker after every check-in: a duress check-in opens a top-priority
-    emergency (or joins the person's open one); a normal one needs nothing."""
-    checkin = (
-        Checkin.objects.filter(pk=checkin_id, under_duress=True)
-        .select_related("schedule__person")
-        .first()
-    )
-    if checkin is None:
-        return  # a normal check-in (or one purged since): one indexed read, nothing built
-    emergencies.raise_alert(
-        source=EmergencySource.DURESS,
-        people=[checkin.schedule.person],
-        priority=Priority.TOP,
-        reported_at=checkin.at,
-        dedupe_key=f"duress:{checkin.pk}",
-    )
+def raise_duress_alarms(now: dt.datetime | None = None) -> int:
+    """The worker's tick: raise the top-priority duress alert of every duress check-in whose
+    alarm is not raised yet (it opens an emergency or joins the person's open one), and mark it
+    raised in the same transaction. One read of an index that is empty almost always.
+
+    Claimed with SKIP LOCKED on PostgreSQL, so two workers never raise the same one; and an
+    alert is never raised twice (its dedupe key is the check-in's). One that fails stays
+    unraised, logged, and is tried again at the next tick; the others are raised all the same.
+    Returns how many alarms were raised."""
+    now = now or clock.now()
+    pending = Checkin.objects.filter(under_duress=True, alarm_raised_at__isnull=True)
+    if not pending.exists():
+        return 0  # the common case: no write transaction (on SQLite, no write lock)
+    raised = 0
+    with transaction.atomic():
+        claimed = pending.select_related("schedule__person").order_by("at")
+        if connection.vendor == "postgresql":
+            claimed = claimed.select_for_update(skip_locked=True, of=("self",))
+        for checkin in claimed[:DURESS_ALARMS_PER_TICK]:
+            try:
+                with transaction.atomic():
+                    emergencies.raise_alert(
+                        source=EmergencySource.DURESS,
+                        people=[checkin.schedule.person],
+                        priority=Priority.TOP,
+                        reported_at=checkin.at,
+                        dedupe_key=f"duress:{checkin.pk}",
+                    )
+                    Checkin.objects.filter(pk=checkin.pk).update(alarm_raised_at=now)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not hold back the others
+                logger.warning(
+                    "duress alarm of check-in %s not raised yet: %s",
+                    checkin.pk,
+                    jobs.describe_error(exc),
+                )
+                continue
+            raised += 1
+    return raised
 
 
 def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -> bool:
