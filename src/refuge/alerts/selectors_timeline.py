@@ -189,12 +189,24 @@ class _Explain:
                 self.add(label, shown(value))
         if data.get("round"):
             self.add(gettext_lazy("Round"), str(int(data["round"]) + 1))
+        self._of_kind(event, emergency, data, pages, names)
+
+    def _of_kind(
+        self,
+        event: EmergencyEvent,
+        emergency: Emergency,
+        data: dict[str, Any],
+        pages: dict[str, Page],
+        names: dict[str, str],
+    ) -> None:
         if event.kind == EmergencyEvent.Kind.ESCALATED:
             self._escalated(data, names)
         elif event.kind in NOTIFICATION_KINDS:
             self._notification(event, data, pages)
         elif event.kind == EmergencyEvent.Kind.CANCEL_REQUESTED and data.get("channel"):
             self.add(gettext_lazy("Channel"), display.intake_channel_label(data["channel"]))
+        elif event.kind == EmergencyEvent.Kind.CHECKED_IN_LATE:
+            self._checked_in_late(data)
         elif event.kind == EmergencyEvent.Kind.TIME_CORRECTED:
             self._corrected(data)
         elif event.kind == EmergencyEvent.Kind.OPENED:
@@ -210,6 +222,15 @@ class _Explain:
         if value == "line":
             return str(LINE_TARGET)
         return _label(EscalationStep.Target.choices, value)
+
+    def _checked_in_late(self, data: dict[str, Any]) -> None:
+        if data.get("channel"):
+            self.add(gettext_lazy("Channel"), display.intake_channel_label(data["channel"]))
+        self.add(gettext_lazy("Deadline missed"), _time(data.get("deadline")))
+        self.add(
+            gettext_lazy("Caution"),
+            _("a right PIN was entered; it does not show that the person is safe"),
+        )
 
     def _escalated(self, data: dict[str, Any], names: dict[str, str]) -> None:
         recipients = [

@@ -41,6 +41,9 @@ class CheckinSchedule(UUIDModel):
     # next_deadline + grace, indexed: the worker's query touches only what is due.
     alert_at = models.DateTimeField(null=True, blank=True)
     last_checkin_at = models.DateTimeField(null=True, blank=True)
+    # The deadline last missed, until the next check-in with a right PIN: that check-in is then
+    # shown on the timeline of the emergency the miss raised (alerts.services.checkins).
+    missed_deadline = models.DateTimeField(null=True, blank=True)
     # Keyed hashes (the key is outside the database: see alerts.pins). Empty until set.
     pin_hash = models.CharField(max_length=128, blank=True)
     duress_pin_hash = models.CharField(max_length=128, blank=True)

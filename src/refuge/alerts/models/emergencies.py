@@ -150,6 +150,7 @@ class EmergencyEvent(models.Model):
         NOTE = "note", _("Note")
         TIME_CORRECTED = "time_corrected", _("Time corrected")
         CANCEL_REQUESTED = "cancel_requested", _("Cancelled by the person")
+        CHECKED_IN_LATE = "checked_in_late", _("Checked in after the missed deadline")
         RESOLVED = "resolved", _("Resolved")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -34,8 +34,11 @@ from django.db import connection, transaction
 
 from refuge.alerts import deadlines, pins
 from refuge.alerts.models import (
+    ACTIVE_STATES,
+    Alert,
     Checkin,
     CheckinSchedule,
+    EmergencyEvent,
     EmergencySource,
     InboundMessage,
     Priority,
@@ -228,6 +231,10 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
     rows.insert([checkin])  # plain SQL: this runs inside SQLite's write lock (core.rows)
     schedule.failed_attempts = 0
     changed = ["failed_attempts", "updated_at"]
+    if schedule.missed_deadline is not None:
+        _show_on_emergency(schedule, now, channel)
+        schedule.missed_deadline = None
+        changed.append("missed_deadline")
     if counted:
         schedule.last_checkin_at = now
         checkin_schedules.set_deadline(
@@ -251,6 +258,35 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
         time_zone=schedule.time_zone,
         window_opens=window_opens(schedule),
         early=not counted,
+    )
+
+
+def _show_on_emergency(schedule: CheckinSchedule, now: dt.datetime, channel: str) -> None:
+    """The first check-in after a missed deadline goes on the timeline of the emergency the miss
+    raised, while it is active: the people answering it learn the person checked in, when and
+    how. The same for the normal and the duress PIN (a duress check-in's alarm joins the same
+    emergency moments later, at top priority)."""
+    deadline = schedule.missed_deadline
+    assert deadline is not None  # noqa: S101 - checked by the caller
+    emergency_id = (
+        Alert.objects.filter(
+            dedupe_key=missed.dedupe_key(schedule.pk, deadline),
+            emergency__state__in=ACTIVE_STATES,
+        )
+        .values_list("emergency_id", flat=True)
+        .first()
+    )
+    if emergency_id is None:
+        return  # resolved meanwhile, or the miss joined nothing that is still open
+    rows.insert(
+        [
+            EmergencyEvent(
+                emergency_id=emergency_id,
+                kind=EmergencyEvent.Kind.CHECKED_IN_LATE,
+                at=now,
+                data={"channel": channel, "deadline": deadline.astimezone(dt.UTC).isoformat()},
+            )
+        ]
     )
 
 

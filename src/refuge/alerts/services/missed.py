@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 CHUNK = 250
 
 
+def dedupe_key(schedule_id: Any, deadline: dt.datetime) -> str:
+    """The dedupe key of the alert a missed `deadline` raises: one alert per deadline."""
+    return f"missed:{schedule_id}:{deadline.astimezone(dt.UTC).isoformat()}"
+
+
 def detect(now: dt.datetime | None = None, limit: int = 1000) -> int:
     """Raise an alert for every schedule whose deadline + grace has passed, then move it on to
     its next deadline. Claims rows with SKIP LOCKED on PostgreSQL, so any number of workers share
@@ -117,13 +122,14 @@ def _fire_all(schedules: list[CheckinSchedule], now: dt.datetime) -> None:
                 priority=Priority.HIGH,
                 reported_at=miss.alert_at,
                 late=miss.late,
-                dedupe_key=f"missed:{miss.schedule.pk}:{miss.deadline.isoformat()}",
+                dedupe_key=dedupe_key(miss.schedule.pk, miss.deadline),
             )
             for miss in misses
         ]
     )
     for miss in misses:
         schedule = miss.schedule
+        schedule.missed_deadline = miss.deadline  # a later check-in shows on the emergency
         grace = dt.timedelta(minutes=schedule.grace_minutes)
         checkin_schedules.set_deadline(
             schedule,
@@ -131,14 +137,18 @@ def _fire_all(schedules: list[CheckinSchedule], now: dt.datetime) -> None:
                 checkin_schedules.rule_of(schedule), missed=miss.deadline, grace=grace, now=now
             ),
         )
-    # One UPDATE per distinct new deadline (a surge of one daily time shares one), never
-    # bulk_update's CASE per row.
+    # One UPDATE per distinct missed and new deadline (a surge of one daily time shares one),
+    # never bulk_update's CASE per row.
     moved: dict[tuple[Any, ...], list[Any]] = {}
     for schedule in schedules:
-        moved.setdefault((schedule.next_deadline, schedule.alert_at), []).append(schedule.pk)
-    for (next_deadline, alert_at), pks in moved.items():
+        key = (schedule.missed_deadline, schedule.next_deadline, schedule.alert_at)
+        moved.setdefault(key, []).append(schedule.pk)
+    for (missed_deadline, next_deadline, alert_at), pks in moved.items():
         CheckinSchedule.objects.filter(pk__in=pks).update(
-            next_deadline=next_deadline, alert_at=alert_at, updated_at=now
+            missed_deadline=missed_deadline,
+            next_deadline=next_deadline,
+            alert_at=alert_at,
+            updated_at=now,
         )
     audit.record_many(
         [
