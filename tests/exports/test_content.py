@@ -183,3 +183,55 @@ def test_a_csv_has_one_row_per_person_on_a_case(cast):
 
     assert rows[0][0] == "\ufeffcode"
     assert sorted(row[10] for row in rows[1:]) == ["BIRCH", "FALCON"]
+
+
+CONTACT_SECRET = "Mother says police came to the house twice"
+
+
+@pytest.fixture
+def mother_contact(cast):
+    from refuge.people.models import ContactChannel, ContactDirection, Relative
+    from refuge.people.services import contacts
+
+    mother = Relative.objects.get(person=cast.falcon)
+    return contacts.relative_contact_log(
+        actor=cast.caseworker,
+        relative=mother,
+        occurred_at=cast.case.created_at,
+        channel=ContactChannel.PHONE,
+        direction=ContactDirection.INCOMING,
+        staff=cast.caseworker,
+        summary=CONTACT_SECRET,
+        follow_up_needed=True,
+    )
+
+
+def test_an_unredacted_export_carries_the_log_of_contacts_with_relatives(
+    cast, nizhny, mother_contact
+):
+    document = UnredactedExportOut.model_validate_json(
+        unredacted(approved_export(cast.caseworker, cast.coordinator, nizhny))
+    )
+
+    people = {p.pseudonym: p for p in document.cases[0].people}
+    (mother,) = people["FALCON"].relatives
+    (contact,) = mother.contacts
+    assert contact.summary == CONTACT_SECRET
+    assert (contact.channel, contact.direction) == ("phone", "incoming")
+    assert contact.staff == cast.caseworker.username
+    assert contact.follow_up_needed
+
+
+def test_an_unredacted_csv_has_a_column_of_contacts_with_relatives(cast, nizhny, mother_contact):
+    body = unredacted(approved_export(cast.caseworker, cast.coordinator, nizhny), fmt="csv")
+
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    falcon = next(row for row in rows if row["pseudonym"] == "FALCON")
+    assert CONTACT_SECRET in falcon["relative_contacts"]
+    assert MOTHER_NAME in falcon["relative_contacts"]
+    assert "follow-up needed" in falcon["relative_contacts"]
+
+
+def test_a_redacted_export_never_holds_a_contact_with_a_relative(cast, mother_contact):
+    for fmt in ("json", "csv"):
+        assert CONTACT_SECRET not in redacted(cast.coordinator, fmt=fmt)

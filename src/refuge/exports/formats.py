@@ -17,7 +17,7 @@ from django.utils.translation import pgettext
 
 from refuge.cases.models import TimelineEntry
 from refuge.core import clock, formatting
-from refuge.people.models import Relative
+from refuge.people.models import ContactChannel, ContactDirection, Relative
 
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 CASE_COLUMNS = (
@@ -42,7 +42,14 @@ IDENTITY_COLUMNS = (
     "address",
     "notes",
 )
-UNREDACTED_COLUMNS = (*IDENTITY_COLUMNS, "relatives", "case_summary", "timeline", "tasks")
+UNREDACTED_COLUMNS = (
+    *IDENTITY_COLUMNS,
+    "relatives",
+    "relative_contacts",
+    "case_summary",
+    "timeline",
+    "tasks",
+)
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -79,6 +86,21 @@ def _when(value: dt.datetime) -> str:
     return f"{formats.date_format(value.astimezone(dt.UTC), 'DATETIME_FORMAT')} UTC"
 
 
+def _contact_line(relative: dict[str, Any], contact: dict[str, Any]) -> str:
+    """One contact with a relative: when, who (relation and name), how, which way, which staff
+    member, what was said, and whether it waits for a follow-up."""
+    follow_up = (
+        pgettext("relative contact", " [follow-up needed]") if contact["follow_up_needed"] else ""
+    )
+    return (
+        f"{_when(contact['occurred_at'])} "
+        f"{formatting.label(Relative.Relation, relative['relation'])} {relative['name'] or ''}: "
+        f"{formatting.label(ContactChannel, contact['channel'])}, "
+        f"{formatting.label(ContactDirection, contact['direction'])} "
+        f"({contact['staff'] or ''}): {contact['summary'] or ''}{follow_up}"
+    )
+
+
 def _task_state(task: dict[str, Any]) -> str:
     return pgettext("task state", "done") if task["done_at"] else pgettext("task state", "open")
 
@@ -96,9 +118,15 @@ def _unredacted_cells(case: dict[str, Any], person: dict[str, Any] | None) -> li
         for entry in case["timeline"]
     ]
     tasks = [f"{t['title'] or ''} ({_task_state(t)})" for t in case["tasks"]]
+    contacts = [
+        _contact_line(relative, contact)
+        for relative in (person or {}).get("relatives", [])
+        for contact in relative["contacts"]
+    ]
     return [
         *(identity.get(column) for column in IDENTITY_COLUMNS),
         _joined(relatives),
+        _joined(contacts),
         case["summary"],
         _joined(timeline),
         _joined(tasks),

@@ -20,7 +20,7 @@ from refuge.accounts.models import Role, Team
 from refuge.cases.models import Case, Task, TimelineEntry
 from refuge.core import clock
 from refuge.exports.models import ExportRequest, ExportScope, ExportStatus
-from refuge.people.models import ProtectedPerson, Relative
+from refuge.people.models import ProtectedPerson, Relative, RelativeContact
 from refuge.security import access
 
 BATCH = 100
@@ -239,6 +239,18 @@ def _relative_out(relative: Relative) -> dict[str, Any]:
         "phones": relative.phones,
         "location": relative.location,
         "notes": relative.notes,
+        "contacts": [_contact_out(contact) for contact in relative.contacts.all()],
+    }
+
+
+def _contact_out(contact: RelativeContact) -> dict[str, Any]:
+    return {
+        "occurred_at": contact.occurred_at,
+        "channel": contact.channel,
+        "direction": contact.direction,
+        "staff": _username(contact.staff),
+        "follow_up_needed": contact.follow_up_needed,
+        "summary": contact.summary,
     }
 
 
@@ -252,7 +264,12 @@ def _unredacted_person_out(person: ProtectedPerson, plan: ExportPlan) -> dict[st
 
 
 def _unredacted_cases(actor: Any, batch: list[uuid.UUID]) -> QuerySet[Case]:
-    relatives = access.scope(actor, Relative.objects.select_related("data_key", "location_key"))
+    contacts = access.scope(
+        actor, RelativeContact.objects.select_related("staff", "data_key")
+    ).order_by("occurred_at", "created_at")
+    relatives = access.scope(
+        actor, Relative.objects.select_related("data_key", "location_key")
+    ).prefetch_related(Prefetch("contacts", queryset=contacts))
     people = (
         access.scope(actor, ProtectedPerson.objects.select_related("data_key", "location_key"))
         .prefetch_related(Prefetch("relatives", queryset=relatives.order_by("created_at")))
@@ -282,7 +299,8 @@ def _username(user: Any) -> str | None:
 
 def iter_unredacted_cases(*, actor: Any, plan: ExportPlan) -> Iterator[dict[str, Any]]:
     """Everything `actor` may read on each case: the summary, the timeline and tasks with their
-    text, and the identities, contacts, addresses and relatives of the people in
+    text, and the identities, contacts, addresses and relatives (with the log of contacts with
+    them) of the people in
     `plan.revealed_person_ids` (the others by pseudonym, with `identity` null)."""
     for batch in _batches(plan.case_ids):
         for case in _unredacted_cases(actor, batch):

@@ -17,7 +17,7 @@ from refuge.cases.models import CaseStatus, CaseType, TimelineEntry
 from refuge.exports.models import ExportScope, ExportStatus
 from refuge.exports.selectors import MAX_CASES_IN_REQUEST
 from refuge.exports.services import MAX_PURPOSE, MAX_REASON
-from refuge.people.models import RiskLevel
+from refuge.people.models import ContactChannel, ContactDirection, RiskLevel
 
 
 class ExportUserRefOut(Schema):
@@ -135,6 +135,15 @@ class ExportIdentityOut(Schema):
     notes: str | None
 
 
+class ExportRelativeContactOut(Schema):
+    occurred_at: dt.datetime
+    channel: ContactChannel
+    direction: ContactDirection
+    staff: str | None = Field(description="The staff member who spoke with the relative.")
+    follow_up_needed: bool
+    summary: str | None
+
+
 class ExportRelativeOut(Schema):
     relation: str
     risk_level: RiskLevel
@@ -142,6 +151,9 @@ class ExportRelativeOut(Schema):
     phones: str | None
     location: str | None
     notes: str | None
+    contacts: list[ExportRelativeContactOut] = Field(
+        description="The log of contacts with the relative, oldest first."
+    )
 
 
 class UnredactedPersonOut(ExportPersonOut):
