@@ -304,3 +304,37 @@ def test_a_second_ctrl_c_while_the_worker_stops_does_not_interrupt_its_cleanup(s
         jobs._stop_hooks.pop("tests.ctrl_c", None)
     assert not WorkerHeartbeat.objects.exists()  # the cleanup ran to its end
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+@pytest.mark.django_db
+def test_the_daily_minor_flags_job_queues_its_next_slice_until_none_is_left(monkeypatch):
+    from refuge.people import services as people_services
+    from refuge.people import tasks as people_tasks
+
+    slices: list[object] = []
+
+    def one_slice(*, after=None):  # type: ignore[no-untyped-def]
+        slices.append(after)
+        return 0, ("00000000-0000-0000-0000-000000000002" if after is None else None)
+
+    monkeypatch.setattr(people_tasks, "people_refresh_minor_flags", one_slice)
+    assert people_services.MINOR_FLAGS_PER_RUN == 500
+    jobs.enqueue(REFRESH_MINOR_FLAGS, {})
+    while jobs.run_due(5):
+        pass
+    assert slices == [None, "00000000-0000-0000-0000-000000000002"]
+    assert set(Job.objects.values_list("state", flat=True)) == {Job.State.DONE}
+
+
+@pytest.mark.django_db
+def test_a_worker_tick_runs_the_tick_hooks_before_the_queued_jobs(at_start):
+    order: list[str] = []
+    jobs.register_tick("tests.order", lambda now: order.append("tick") or 0)
+    jobs.register("tests.order_job")(lambda payload: order.append("job"))
+    try:
+        jobs.enqueue("tests.order_job", {})
+        call_command("worker", "--once")
+    finally:
+        jobs._ticks.pop("tests.order", None)
+        jobs._handlers.pop("tests.order_job", None)
+    assert order.index("tick") < order.index("job")

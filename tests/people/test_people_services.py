@@ -92,8 +92,24 @@ def test_removing_a_relative_destroys_its_keys(cast):
 
 def test_people_who_turn_18_lose_the_minor_flag(cast):
     with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=366), tick=False):
-        assert services.people_refresh_minor_flags() == 1
+        assert services.people_refresh_minor_flags() == (1, None)
     assert not ProtectedPerson.objects.get(pk=cast.birch.pk).is_minor
+
+
+def test_the_minor_flags_are_refreshed_in_slices_that_each_say_where_to_go_on(cast):
+    from tests.factories import PersonFactory
+
+    a_year_on = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=366)
+    born = (a_year_on - dt.timedelta(days=18 * 365 + 10)).date()  # adults by then
+    more = [PersonFactory(is_minor=True, date_of_birth=born) for _ in range(3)]
+    minors = sorted([cast.birch.pk, *(p.pk for p in more)])
+    with time_machine.travel(a_year_on, tick=False):
+        first = services.people_refresh_minor_flags(limit=2)
+        assert first == (2, minors[1])
+        second = services.people_refresh_minor_flags(after=first[1], limit=2)
+        assert second == (2, minors[3])  # a full slice: there may be more
+        assert services.people_refresh_minor_flags(after=second[1], limit=2) == (0, None)
+    assert not ProtectedPerson.objects.filter(is_minor=True).exists()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,17 @@ REFRESH_MINOR_FLAGS = "people.refresh_minor_flags"
 
 @jobs.register(REFRESH_MINOR_FLAGS)
 def refresh_minor_flags(payload: jobs.Payload) -> None:
-    del payload  # works on every person; the job carries no ids
-    people_refresh_minor_flags()
+    """One slice of minors (people.services.MINOR_FLAGS_PER_RUN); the next slice is queued as a
+    job of its own, so the worker's ticks (the emergency line's pages) run between slices. A
+    hundred thousand minors decrypted in one job held back the first page by 11 s
+    (bench/README.md)."""
+    _cleared, last = people_refresh_minor_flags(after=payload.get("after"))
+    if last is not None:
+        jobs.enqueue(
+            REFRESH_MINOR_FLAGS,
+            {"after": last},
+            idempotency_key=f"{REFRESH_MINOR_FLAGS}:after:{last}",
+        )
 
 
 # Daily: a person's eighteenth birthday must lift the minors' rules within a day.

@@ -390,17 +390,30 @@ def relative_remove(*, actor: Any, relative: Relative) -> None:
         DataKey.objects.filter(pk__in=key_ids).delete()
 
 
-def people_refresh_minor_flags() -> int:
-    """Clear the minor flag of people who have turned 18 (run daily by the worker)."""
+# Minors whose dates of birth one run of the daily job decrypts: a slice takes tens of
+# milliseconds, so the worker that runs it never holds back a page for long (people.tasks).
+MINOR_FLAGS_PER_RUN = 500
+
+
+def people_refresh_minor_flags(
+    *, after: Any = None, limit: int = MINOR_FLAGS_PER_RUN
+) -> tuple[int, Any]:
+    """Clear the minor flag of people who have turned 18, reading at most `limit` minors in
+    id order, after the id `after` (run daily by the worker, one slice per job). Returns how
+    many were cleared, and the last id read if more minors may follow (else None)."""
+    minors = ProtectedPerson.objects.filter(is_minor=True).select_related("data_key").order_by("pk")
+    if after is not None:
+        minors = minors.filter(pk__gt=after)
+    batch = list(minors[:limit])
     updated = 0
-    for person in ProtectedPerson.objects.filter(is_minor=True).select_related("data_key"):
+    for person in batch:
         if not validation.is_minor(person.date_of_birth):
             with transaction.atomic():
                 person.is_minor = False
                 person.save(update_fields=["is_minor", "updated_at"])
                 audit.record("refuge.people.person.came_of_age", actor=None, obj=person, detail={})
             updated += 1
-    return updated
+    return updated, (batch[-1].pk if len(batch) == limit else None)
 
 
 def blind_indexes_rebuild() -> list[blind_index.RebuildResult]:

@@ -144,8 +144,11 @@ class Command(BaseCommand):
         if self._last_periodic is None or now - self._last_periodic >= PERIODIC_EVERY:
             jobs.schedule_periodic()
             self._last_periodic = now
-        ran = jobs.run_due(batch)
-        ran += jobs.run_ticks()
+        # The tick hooks first (the emergency line: alarms, escalation, the outbox), then the
+        # queued maintenance jobs: a page never waits behind a job of the same tick, and a
+        # long job runs in slices (people.tasks), each one a job of its own.
+        ran = jobs.run_ticks()
+        ran += jobs.run_due(batch)
         self._ping_deadman()
         return ran
 
