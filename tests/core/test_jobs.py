@@ -318,7 +318,7 @@ def test_the_daily_minor_flags_job_queues_its_next_slice_until_none_is_left(monk
         return 0, ("00000000-0000-0000-0000-000000000002" if after is None else None)
 
     monkeypatch.setattr(people_tasks, "people_refresh_minor_flags", one_slice)
-    assert people_services.MINOR_FLAGS_PER_RUN == 500
+    assert people_services.MINOR_FLAGS_PER_RUN == 100
     jobs.enqueue(REFRESH_MINOR_FLAGS, {})
     while jobs.run_due(5):
         pass

@@ -392,7 +392,7 @@ def relative_remove(*, actor: Any, relative: Relative) -> None:
 
 # Minors whose dates of birth one run of the daily job decrypts: a slice takes tens of
 # milliseconds, so the worker that runs it never holds back a page for long (people.tasks).
-MINOR_FLAGS_PER_RUN = 500
+MINOR_FLAGS_PER_RUN = 100
 
 
 def people_refresh_minor_flags(
