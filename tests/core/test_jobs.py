@@ -338,3 +338,23 @@ def test_a_worker_tick_runs_the_tick_hooks_before_the_queued_jobs(at_start):
         jobs._ticks.pop("tests.order", None)
         jobs._handlers.pop("tests.order_job", None)
     assert order.index("tick") < order.index("job")
+
+
+@pytest.mark.django_db
+def test_the_minor_flags_slices_run_again_the_next_day(at_start, monkeypatch):
+    from refuge.people import tasks as people_tasks
+
+    slices: list[object] = []
+
+    def one_slice(*, after=None):  # type: ignore[no-untyped-def]
+        slices.append(after)
+        return 0, ("00000000-0000-0000-0000-000000000002" if after is None else None)
+
+    monkeypatch.setattr(people_tasks, "people_refresh_minor_flags", one_slice)
+    for _day in range(2):
+        jobs.schedule_periodic()
+        while jobs.run_due(5):
+            pass
+        at_start.shift(dt.timedelta(days=1))
+    # Both days read both slices: the second day's continuation is not yesterday's job.
+    assert slices == [None, "00000000-0000-0000-0000-000000000002"] * 2
