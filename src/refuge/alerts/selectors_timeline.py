@@ -173,6 +173,24 @@ class _Explain:
         self.facts: list[tuple[str, str]] = []
         self.extra: dict[str, Any] = {}
         data = event.data or {}
+        self._common(data)
+        if event.kind == EmergencyEvent.Kind.ESCALATED:
+            self._escalated(data, names)
+        elif event.kind in NOTIFICATION_KINDS:
+            self._notification(event, data, pages)
+        elif event.kind == EmergencyEvent.Kind.CANCEL_REQUESTED and data.get("channel"):
+            self.add(gettext_lazy("Channel"), display.intake_channel_label(data["channel"]))
+        elif event.kind == EmergencyEvent.Kind.CHECKED_IN_LATE:
+            self._checked_in_late(data)
+        elif event.kind == EmergencyEvent.Kind.TIME_CORRECTED:
+            self._corrected(data)
+        elif event.kind == EmergencyEvent.Kind.OPENED:
+            self._opened(event, emergency)
+        if event.kind == EmergencyEvent.Kind.NOTE and data.get("field") in NOTE_FIELDS:
+            self.add(gettext_lazy("Adds to"), str(NOTE_FIELDS[data["field"]]))
+
+    def _common(self, data: dict[str, Any]) -> None:
+        """The facts any kind of event may carry."""
         simple: list[tuple[str, Any, Callable[[Any], str]]] = [
             ("source", gettext_lazy("Source"), lambda v: _label(EmergencySource.choices, v)),
             ("priority", gettext_lazy("Priority"), lambda v: _label(Priority.choices, v)),
@@ -189,30 +207,6 @@ class _Explain:
                 self.add(label, shown(value))
         if data.get("round"):
             self.add(gettext_lazy("Round"), str(int(data["round"]) + 1))
-        self._of_kind(event, emergency, data, pages, names)
-
-    def _of_kind(
-        self,
-        event: EmergencyEvent,
-        emergency: Emergency,
-        data: dict[str, Any],
-        pages: dict[str, Page],
-        names: dict[str, str],
-    ) -> None:
-        if event.kind == EmergencyEvent.Kind.ESCALATED:
-            self._escalated(data, names)
-        elif event.kind in NOTIFICATION_KINDS:
-            self._notification(event, data, pages)
-        elif event.kind == EmergencyEvent.Kind.CANCEL_REQUESTED and data.get("channel"):
-            self.add(gettext_lazy("Channel"), display.intake_channel_label(data["channel"]))
-        elif event.kind == EmergencyEvent.Kind.CHECKED_IN_LATE:
-            self._checked_in_late(data)
-        elif event.kind == EmergencyEvent.Kind.TIME_CORRECTED:
-            self._corrected(data)
-        elif event.kind == EmergencyEvent.Kind.OPENED:
-            self._opened(event, emergency)
-        if event.kind == EmergencyEvent.Kind.NOTE and data.get("field") in NOTE_FIELDS:
-            self.add(gettext_lazy("Adds to"), str(NOTE_FIELDS[data["field"]]))
 
     def add(self, label: Any, value: str, **extra: Any) -> None:
         self.facts.append((str(label), value))

@@ -232,7 +232,7 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
     schedule.failed_attempts = 0
     changed = ["failed_attempts", "updated_at"]
     if schedule.missed_deadline is not None:
-        _show_on_emergency(schedule, now, channel)
+        _show_on_emergency(schedule.pk, schedule.missed_deadline, now, channel)
         schedule.missed_deadline = None
         changed.append("missed_deadline")
     if counted:
@@ -261,16 +261,16 @@ def _accept(schedule: CheckinSchedule, channel: str, *, under_duress: bool) -> C
     )
 
 
-def _show_on_emergency(schedule: CheckinSchedule, now: dt.datetime, channel: str) -> None:
+def _show_on_emergency(
+    schedule_id: Any, deadline: dt.datetime, now: dt.datetime, channel: str
+) -> None:
     """The first check-in after a missed deadline goes on the timeline of the emergency the miss
     raised, while it is active: the people answering it learn the person checked in, when and
     how. The same for the normal and the duress PIN (a duress check-in's alarm joins the same
     emergency moments later, at top priority)."""
-    deadline = schedule.missed_deadline
-    assert deadline is not None  # noqa: S101 - checked by the caller
     emergency_id = (
         Alert.objects.filter(
-            dedupe_key=missed.dedupe_key(schedule.pk, deadline),
+            dedupe_key=missed.dedupe_key(schedule_id, deadline),
             emergency__state__in=ACTIVE_STATES,
         )
         .values_list("emergency_id", flat=True)
