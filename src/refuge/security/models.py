@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from django.db import models
 
+from refuge.core import ids
+
 
 class KeyRing(models.Model):
     """Singleton row: which KEK version wraps new data keys. Not secret."""
@@ -35,7 +37,9 @@ class DataKey(models.Model):
         RECORD = "record"
         LOCATION = "location"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Time-ordered (refuge.core.ids): a key's id tells no more than its created_at, and new keys
+    # land at the end of this table's index and of each record's key index, not on random pages.
+    id = models.UUIDField(primary_key=True, default=ids.time_ordered_uuid, editable=False)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     kek_version = models.PositiveIntegerField()
     wrapped = models.BinaryField()
