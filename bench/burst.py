@@ -141,6 +141,7 @@ def measure(site: livesite.Site, scale: Scale, progress: Progress = print) -> li
         scale,
         repetitions=len(lags),
         server=livesite.SERVER,
+        workers=len(site.workers),
         worker_poll_s=livesite.WORKER_POLL_SECONDS,
         missed=count,
         joined_open_emergencies=len(busy),

@@ -1,4 +1,5 @@
-"""A real Refuge on loopback for the emergency-line benchmarks: gunicorn, `refuge worker` and a
+"""A real Refuge on loopback for the emergency-line benchmarks: gunicorn, `refuge worker` (two on
+PostgreSQL, one per core as deploy/systemd/refuge-worker.service advises; one on SQLite) and a
 local SMTP server that stands in for the mail relay.
 
 The subprocesses inherit the benchmark's environment (bench.environment: the same database, key
@@ -40,6 +41,7 @@ GUNICORN_WORKERS = 3
 GUNICORN_THREADS = 4
 SERVER = f"gunicorn, {GUNICORN_WORKERS} gthread workers x {GUNICORN_THREADS} threads, 127.0.0.1"
 WORKER_POLL_SECONDS = 2
+WORKERS_POSTGRESQL = 2
 WEB_NICE = 5
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -176,13 +178,14 @@ def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
 class Site:
     port: int
     sink: SmtpSink
-    worker: subprocess.Popen[bytes]
+    workers: tuple[subprocess.Popen[bytes], ...]
     logs: Path
 
     def check_alive(self) -> None:
-        if self.worker.poll() is not None:
-            log = _tail(self.logs / "worker.log")
-            raise BenchmarkError(f"refuge worker exited ({self.worker.returncode}):\n{log}")
+        for number, worker in enumerate(self.workers, start=1):
+            if worker.poll() is not None:
+                log = _tail(self.logs / f"worker-{number}.log")
+                raise BenchmarkError(f"refuge worker exited ({worker.returncode}):\n{log}")
 
 
 def _wait_until_serving(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -239,20 +242,32 @@ def live_site() -> Iterator[Site]:
         server = stack.enter_context(_process(gunicorn, env, logs / "gunicorn.log"))
         _wait_until_serving(port, server, logs / "gunicorn.log")
         worker_args = [sys.executable, "-m", "refuge.cli", "worker"]
-        worker = stack.enter_context(_process(worker_args, env, logs / "worker.log"))
-        site = Site(port=port, sink=sink, worker=worker, logs=logs)
-        _wait_for_worker(site)
+        workers = tuple(
+            stack.enter_context(_process(worker_args, env, logs / f"worker-{number}.log"))
+            for number in range(1, worker_count() + 1)
+        )
+        site = Site(port=port, sink=sink, workers=workers, logs=logs)
+        _wait_for_workers(site)
         yield site
 
 
-def _wait_for_worker(site: Site) -> None:
-    """Until the worker's first heartbeat: its start-up is not part of any latency."""
+def worker_count() -> int:
+    """`refuge worker` processes: one per core on PostgreSQL (they share the work with SKIP
+    LOCKED; in a surge one pages while another raises), one on SQLite, which has one writer."""
+    from django.db import connection
+
+    return WORKERS_POSTGRESQL if connection.vendor == "postgresql" else 1
+
+
+def _wait_for_workers(site: Site) -> None:
+    """Until every worker's first heartbeat: their start-up is not part of any latency."""
     from refuge.core.models import WorkerHeartbeat
 
+    pids = {worker.pid for worker in site.workers}
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         site.check_alive()
-        if WorkerHeartbeat.objects.filter(pid=site.worker.pid).exists():
+        if WorkerHeartbeat.objects.filter(pid__in=pids).count() == len(pids):
             return
         time.sleep(0.2)
     raise BenchmarkError(f"refuge worker did not start within {START_TIMEOUT_S:.0f} s")

@@ -167,6 +167,30 @@ def test_the_worker_tick_runs_the_detection(falcon_schedule, time_machine):
     assert Alert.objects.filter(source=EmergencySource.MISSED_CHECKIN).count() == 1
 
 
+def test_a_worker_tick_raises_what_one_tick_may_and_the_next_tick_the_rest(
+    cast: Cast, time_machine, monkeypatch
+):
+    # On PostgreSQL one chunk, so that another worker raises the next while this one pages.
+    from refuge.alerts import checkin_tasks
+
+    monkeypatch.setattr(checkin_tasks, "missed_per_tick", lambda: 2)
+    time_machine.move_to(CALL_TIME, tick=False)
+    for _ in range(3):
+        checkins.schedule_set(
+            actor=None,
+            person=PersonFactory(),
+            kind="interval",
+            interval_hours=1,
+            time_zone="UTC",
+            grace_minutes=5,
+        )
+    time_machine.move_to(CALL_TIME + dt.timedelta(hours=2), tick=False)
+    call_command("worker", "--once")
+    assert Alert.objects.count() == 2
+    call_command("worker", "--once")
+    assert Alert.objects.count() == 3
+
+
 def test_a_daily_schedule_misses_at_its_wall_clock_time(cast: Cast, time_machine):
     time_machine.move_to(CALL_TIME, tick=False)  # 15:00 MSK
     checkins.schedule_set(

@@ -4,7 +4,10 @@
   of a partial index that is empty almost always; a duress check-in's signal makes the worker
   tick at once).
 - Every tick: missed check-ins (`checkins_detect_missed`). Its work is proportional to what is
-  due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED).
+  due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED). On
+  PostgreSQL a tick raises one chunk and goes on to the outbox, then ticks again at once: in a
+  surge one worker pages the first chunk while another raises the next. SQLite's one worker
+  raises everything due first (up to a thousand), as interleaving alone only adds ticks.
 - Daily: raw check-in history and inbound message ids past their retention are deleted.
 - Every minute: the per-address windows of the protected people's pages that have passed are
   deleted (source_windows; a new window's first row also deletes them).
@@ -14,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Min
 
 from refuge.alerts.models import CheckinSchedule
-from refuge.alerts.services import checkins, source_windows
+from refuge.alerts.services import checkins, missed, source_windows
 from refuge.core import jobs
 
 DURESS_TICK = "alerts.duress_alarms"
@@ -26,8 +30,18 @@ PURGE_JOB = "alerts.checkins_purge"
 SOURCE_WINDOWS_JOB = "alerts.source_windows_purge"
 
 
+# Missed check-ins one tick raises at most, where one worker does all the work (SQLite).
+MISSED_PER_TICK_ALONE = 1000
+
+
 def detect_missed(now: dt.datetime) -> int:
-    return checkins.checkins_detect_missed(now)
+    return checkins.checkins_detect_missed(now, limit=missed_per_tick())
+
+
+def missed_per_tick() -> int:
+    """One chunk where several workers share the surge (PostgreSQL), all of it where one
+    worker does it all (see the module's docstring; bench/README.md has the figures)."""
+    return missed.CHUNK if connection.vendor == "postgresql" else MISSED_PER_TICK_ALONE
 
 
 def next_missed_due() -> dt.datetime | None:
