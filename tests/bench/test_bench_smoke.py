@@ -7,6 +7,7 @@ Only that it runs and reports every figure is checked here; how fast anything is
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -59,3 +60,15 @@ def test_every_benchmark_reports_a_positive_figure(plaintext_table: None, tmp_pa
     written = runner.write_results(metrics, tmp_path / "latest.json")
     assert json.loads(written.read_text(encoding="utf-8")) == metrics
     assert "case_list_raw_sql_ratio" in runner.table(metrics)
+
+
+@pytest.mark.django_db
+def test_generated_data_keys_are_time_ordered_like_refuges_own():
+    from bench.generate import _KeyMaker
+
+    keys = _KeyMaker()
+    first = keys.make("record")
+    time.sleep(0.002)  # within a millisecond, ids are random
+    second = keys.make("record")
+    assert first.pk.version == 7
+    assert first.pk < second.pk

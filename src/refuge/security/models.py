@@ -8,8 +8,6 @@ from typing import Any, ClassVar
 
 from django.db import models
 
-from refuge.core import ids
-
 
 class KeyRing(models.Model):
     """Singleton row: which KEK version wraps new data keys. Not secret."""
@@ -37,9 +35,8 @@ class DataKey(models.Model):
         RECORD = "record"
         LOCATION = "location"
 
-    # Time-ordered (refuge.core.ids): a key's id tells no more than its created_at, and new keys
-    # land at the end of this table's index and of each record's key index, not on random pages.
-    id = models.UUIDField(primary_key=True, default=ids.time_ordered_uuid, editable=False)
+    # Keys are made with time-ordered ids (security.fields._wrapped_keys), not this default.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     kek_version = models.PositiveIntegerField()
     wrapped = models.BinaryField()
