@@ -19,6 +19,21 @@ from tests.factories import PersonFactory
 pytestmark = pytest.mark.django_db
 
 
+def _interval_schedules_now_due(count: int, time_machine) -> None:  # type: ignore[no-untyped-def]
+    """`count` new people on hourly check-ins, and the clock moved past their first deadline."""
+    time_machine.move_to(CALL_TIME, tick=False)
+    for _ in range(count):
+        checkins.schedule_set(
+            actor=None,
+            person=PersonFactory(),
+            kind="interval",
+            interval_hours=1,
+            time_zone="UTC",
+            grace_minutes=5,
+        )
+    time_machine.move_to(CALL_TIME + dt.timedelta(hours=2), tick=False)
+
+
 def test_nothing_fires_before_deadline_plus_grace(falcon_schedule, time_machine):
     alert_at = CheckinSchedule.objects.get().alert_at
     time_machine.move_to(alert_at - dt.timedelta(seconds=1), tick=False)
@@ -112,17 +127,7 @@ def test_an_alert_more_than_two_polls_after_its_time_is_late(
 
 
 def test_the_limit_bounds_one_call_and_the_rest_fire_on_the_next(cast: Cast, time_machine):
-    time_machine.move_to(CALL_TIME, tick=False)
-    for _ in range(7):
-        checkins.schedule_set(
-            actor=None,
-            person=PersonFactory(),
-            kind="interval",
-            interval_hours=1,
-            time_zone="UTC",
-            grace_minutes=5,
-        )
-    time_machine.move_to(CALL_TIME + dt.timedelta(hours=2), tick=False)
+    _interval_schedules_now_due(7, time_machine)
     assert checkins.checkins_detect_missed(clock.now(), limit=3) == 3
     assert checkins.checkins_detect_missed(clock.now(), limit=3) == 3
     assert checkins.checkins_detect_missed(clock.now(), limit=3) == 1
@@ -174,17 +179,7 @@ def test_a_worker_tick_raises_what_one_tick_may_and_the_next_tick_the_rest(
     from refuge.alerts import checkin_tasks
 
     monkeypatch.setattr(checkin_tasks, "missed_per_tick", lambda: 2)
-    time_machine.move_to(CALL_TIME, tick=False)
-    for _ in range(3):
-        checkins.schedule_set(
-            actor=None,
-            person=PersonFactory(),
-            kind="interval",
-            interval_hours=1,
-            time_zone="UTC",
-            grace_minutes=5,
-        )
-    time_machine.move_to(CALL_TIME + dt.timedelta(hours=2), tick=False)
+    _interval_schedules_now_due(3, time_machine)
     call_command("worker", "--once")
     assert Alert.objects.count() == 2
     call_command("worker", "--once")

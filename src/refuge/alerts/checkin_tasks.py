@@ -7,7 +7,7 @@
   due (an indexed range on alert_at), and several workers share it safely (SKIP LOCKED). On
   PostgreSQL a tick raises one chunk and goes on to the outbox, then ticks again at once: in a
   surge one worker pages the first chunk while another raises the next. SQLite's one worker
-  raises everything due first (up to a thousand), as interleaving alone only adds ticks.
+  raises everything due first (up to missed.LIMIT), as interleaving alone only adds ticks.
 - Daily: raw check-in history and inbound message ids past their retention are deleted.
 - Every minute: the per-address windows of the protected people's pages that have passed are
   deleted (source_windows; a new window's first row also deletes them).
@@ -30,10 +30,6 @@ PURGE_JOB = "alerts.checkins_purge"
 SOURCE_WINDOWS_JOB = "alerts.source_windows_purge"
 
 
-# Missed check-ins one tick raises at most, where one worker does all the work (SQLite).
-MISSED_PER_TICK_ALONE = 1000
-
-
 def detect_missed(now: dt.datetime) -> int:
     return checkins.checkins_detect_missed(now, limit=missed_per_tick())
 
@@ -41,7 +37,7 @@ def detect_missed(now: dt.datetime) -> int:
 def missed_per_tick() -> int:
     """One chunk where several workers share the surge (PostgreSQL), all of it where one
     worker does it all (see the module's docstring; bench/README.md has the figures)."""
-    return missed.CHUNK if connection.vendor == "postgresql" else MISSED_PER_TICK_ALONE
+    return missed.CHUNK if connection.vendor == "postgresql" else missed.LIMIT
 
 
 def next_missed_due() -> dt.datetime | None:

@@ -357,7 +357,7 @@ def cancel_submit(*, schedule: CheckinSchedule | None, pin: str, channel: str) -
     return True
 
 
-def checkins_detect_missed(now: dt.datetime | None = None, limit: int = 1000) -> int:
+def checkins_detect_missed(now: dt.datetime | None = None, limit: int = missed.LIMIT) -> int:
     """Raise an alert for every schedule whose deadline + grace has passed, then move it on to
     its next deadline (alerts.services.missed). Returns how many schedules fired."""
     return missed.detect(now, limit)

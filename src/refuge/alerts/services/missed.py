@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # Claims of due schedules are committed in chunks: short transactions let other workers (and
 # the audit chain's lock) interleave, and a crash loses at most one chunk's work, redone later.
 CHUNK = 250
+# Schedules one call raises at most (the rest fire on the next call).
+LIMIT = 1000
 
 
 def dedupe_key(schedule_id: Any, deadline: dt.datetime) -> str:
@@ -37,7 +39,7 @@ def dedupe_key(schedule_id: Any, deadline: dt.datetime) -> str:
     return f"missed:{schedule_id}:{deadline.astimezone(dt.UTC).isoformat()}"
 
 
-def detect(now: dt.datetime | None = None, limit: int = 1000) -> int:
+def detect(now: dt.datetime | None = None, limit: int = LIMIT) -> int:
     """Raise an alert for every schedule whose deadline + grace has passed, then move it on to
     its next deadline. Claims rows with SKIP LOCKED on PostgreSQL, so any number of workers share
     the work and none is alerted twice. Returns how many schedules fired."""
